@@ -1,0 +1,3 @@
+from kdoctor.cli import main
+
+main()

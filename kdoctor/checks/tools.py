@@ -1,0 +1,52 @@
+"""KD2xx: the command-line tools on PATH."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kdoctor.checks._util import apple_silicon
+from kdoctor.checks.registry import Ctx, check
+from kdoctor.facts.model import Facts
+from kdoctor.report.model import Finding
+
+
+@check("KD201", needs=("host", "tools"))
+def tool_binary_arch(facts: Facts, c: Ctx) -> Iterator[Finding]:
+    """kubectl, kind and docker built for x86_64 on an arm64 Mac (minikube is KD502)."""
+    if not apple_silicon(facts):
+        yield c.ok("not an Apple Silicon host")
+        return
+    found = False
+    for name in ("kubectl", "kind", "docker"):
+        t = facts.tools.get(name)
+        if t and t.path and t.binary_arch == "x86_64":
+            found = True
+            yield c.problem(
+                f"{name} at {t.path} is an x86_64 binary and runs under Rosetta",
+                subject=name,
+                data={"path": t.path, "binary_arch": t.binary_arch},
+            )
+    if not found:
+        yield c.ok("kubectl, kind and docker are native arm64 (or universal) binaries")
+
+
+@check("KD202", needs=("tools",))
+def tools_missing(facts: Facts, c: Ctx) -> Iterator[Finding]:
+    def present(name: str) -> bool:
+        t = facts.tools.get(name)
+        return bool(t and t.path)
+
+    missing = []
+    if not present("kubectl"):
+        missing.append("kubectl")
+    if not present("minikube") and not present("kind"):
+        missing.append("minikube or kind")
+    if not present("docker"):
+        missing.append("docker (the CLI)")
+    if missing:
+        yield c.problem(f"not on PATH: {', '.join(missing)}", data={"missing": missing})
+    else:
+        versions = ", ".join(
+            f"{n} {facts.tools[n].version or '?'}" for n in ("kubectl", "minikube", "kind", "docker") if present(n)
+        )
+        yield c.ok(versions)

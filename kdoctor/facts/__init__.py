@@ -1,0 +1,1 @@
+"""Probes gather facts; nothing in here judges them (that is ``kdoctor.checks``)."""

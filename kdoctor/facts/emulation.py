@@ -1,0 +1,154 @@
+"""Which emulator runs linux/amd64 code in the engine VM.
+
+binfmt_misc is kernel-global in the VM, so a kind or minikube node container already running
+shows the table every pod will use; kdoctor reads it with `docker exec` and pulls nothing.
+Without a node, the product's own settings say what it registers.
+"""
+
+from __future__ import annotations
+
+import json
+
+from kdoctor.facts.engine import run_docker
+from kdoctor.facts.model import BinfmtEntry, EmulationFacts, EngineFacts
+from kdoctor.runner import Runner
+
+NODE_LABELS = ("io.x-k8s.kind.cluster", "name.minikube.sigs.k8s.io")
+BINFMT_DIR = "/proc/sys/fs/binfmt_misc"
+# e_machine 0x3e (x86-64) at byte 18 of an ELF header, as binfmt magic hex.
+_X86_64_MAGIC_TAIL = "3e00"
+
+
+def parse_binfmt_grep(text: str) -> list[BinfmtEntry]:
+    """Parse `grep -rH '' /proc/sys/fs/binfmt_misc/` output into entries."""
+    raw: dict[str, dict[str, str]] = {}
+    for line in text.splitlines():
+        path, sep, value = line.partition(":")
+        if not sep or not path.startswith(BINFMT_DIR + "/"):
+            continue
+        name = path[len(BINFMT_DIR) + 1 :]
+        if name in ("status", "register") or "/" in name:
+            continue
+        entry = raw.setdefault(name, {})
+        value = value.strip()
+        if value in ("enabled", "disabled"):
+            entry["state"] = value
+        elif " " in value:
+            key, _, rest = value.partition(" ")
+            entry[key.rstrip(":")] = rest.strip()
+    return [
+        BinfmtEntry(
+            name=name,
+            enabled=fields.get("state") == "enabled",
+            interpreter=fields.get("interpreter"),
+            flags=fields.get("flags"),
+            magic=fields.get("magic"),
+        )
+        for name, fields in sorted(raw.items())
+    ]
+
+
+def _handles_x86_64(entry: BinfmtEntry) -> bool:
+    if entry.magic:
+        return entry.magic.lower().startswith("7f454c4602") and entry.magic.lower().endswith(_X86_64_MAGIC_TAIL)
+    return "x86_64" in entry.name or entry.name == "rosetta"
+
+
+def emulator_from_binfmt(entries: list[BinfmtEntry]) -> str:
+    """Rosetta if an enabled rosetta entry exists, else QEMU, else FEX, else none."""
+    enabled = [e for e in entries if e.enabled and _handles_x86_64(e)]
+    kinds = []
+    for e in enabled:
+        interp = (e.interpreter or "").lower()
+        if "rosetta" in e.name.lower() or "rosetta" in interp:
+            kinds.append("rosetta")
+        elif "qemu" in e.name.lower() or "qemu" in interp:
+            kinds.append("qemu")
+        elif "fex" in e.name.lower() or "fex" in interp:
+            kinds.append("fex")
+        else:
+            kinds.append("unknown")
+    for kind in ("rosetta", "qemu", "fex", "unknown"):
+        if kind in kinds:
+            return kind
+    return "none"
+
+
+def read_node_binfmt(runner: Runner) -> tuple[str | None, list[BinfmtEntry] | None, str | None]:
+    """(container, entries, why-not). Reads through a running node container; pulls nothing."""
+    # Repeated label filters are ANDed by docker, so ask once per label.
+    for label in NODE_LABELS:
+        ps = run_docker(
+            runner, ["ps", "--filter", f"label={label}", "--filter", "status=running", "--format", "{{json .}}"]
+        )
+        if not ps.ok:
+            return None, None, ps.why()
+        for line in ps.stdout.splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            name = str(row.get("Names") or row.get("ID") or "")
+            if not name:
+                continue
+            res = run_docker(runner, ["exec", name, "grep", "-rH", "", BINFMT_DIR + "/"], timeout=8)
+            if res.stdout.strip():
+                return name, parse_binfmt_grep(res.stdout), None
+            return name, None, f"binfmt_misc is not readable in {name}: {res.why()}"
+    return None, None, "no kind or minikube node container is running"
+
+
+def resolve_emulator(
+    engine: EngineFacts | None,
+    node: str | None,
+    entries: list[BinfmtEntry] | None,
+    why_not: str | None,
+) -> EmulationFacts:
+    """Combine binfmt (authoritative) with the product's settings (a documented default)."""
+    libkrun = bool(
+        engine
+        and engine.docker_desktop
+        and engine.docker_desktop.use_libkrun
+        and engine.product in ("docker-desktop", "unknown")
+    )
+    if engine is not None and engine.arch == "x86_64":
+        return EmulationFacts(
+            emulator="native",
+            source="engine-arch",
+            binfmt=entries,
+            detail="the engine VM is x86_64: amd64 images run natively"
+            + (f" (binfmt_misc read through {node})" if node and entries is not None else ""),
+        )
+    if entries is not None and node:
+        emulator = emulator_from_binfmt(entries)
+        return EmulationFacts(emulator=emulator, source=f"binfmt:{node}", binfmt=entries, libkrun=libkrun)
+    if engine is None or not engine.reachable:
+        return EmulationFacts(emulator="unknown", source="none", detail="the container engine is not reachable")
+    dd = engine.docker_desktop
+    if engine.product == "docker-desktop" and dd is not None and dd.error is None:
+        if dd.use_libkrun:
+            return EmulationFacts(
+                emulator="qemu",
+                source="docker-desktop-settings",
+                libkrun=True,
+                detail="Docker VMM (libkrun) has no Rosetta; amd64 runs under QEMU",
+            )
+        vz = dd.use_virtualization_framework is not False  # default true
+        rosetta = dd.use_rosetta is not False  # default true on macOS 13+
+        emulator = "rosetta" if vz and rosetta else "qemu"
+        return EmulationFacts(emulator=emulator, source="docker-desktop-settings", detail=why_not)
+    if engine.product == "colima" and engine.colima is not None and engine.colima.error is None:
+        c = engine.colima
+        if c.arch in ("x86_64", "amd64"):
+            return EmulationFacts(emulator="native", source="colima.yaml", detail="colima runs an x86_64 VM")
+        vz = (c.vm_type or "vz") == "vz"
+        if vz and c.rosetta:
+            return EmulationFacts(emulator="rosetta", source="colima.yaml", detail=why_not)
+        if c.binfmt is False:
+            return EmulationFacts(emulator="none", source="colima.yaml", detail="colima binfmt: false")
+        return EmulationFacts(emulator="qemu", source="colima.yaml", detail=why_not)
+    if engine.product == "orbstack":
+        return EmulationFacts(
+            emulator="rosetta", source="product", detail="OrbStack uses Rosetta unless it is turned off in its settings"
+        )
+    return EmulationFacts(emulator="unknown", source="none", detail=why_not)

@@ -1,0 +1,200 @@
+"""The container engine: reachable or not, which product, and the VM's size and architecture.
+
+python-on-whales resolves the docker binary, context and host flags and parses `docker info`;
+the call itself goes through kdoctor's runner so it has a timeout like every other process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kdoctor.facts.model import ColimaConfig, DockerDesktopSettings, EngineFacts, Product
+from kdoctor.runner import CommandResult, Runner
+
+
+def docker_argv(host: str | None = None) -> list[str]:
+    """The argv prefix for the docker CLI, as python-on-whales would build it."""
+    from python_on_whales import DockerClient
+    from python_on_whales.client_config import ClientNotFoundError
+
+    try:
+        return [str(a) for a in DockerClient(host=host).client_config.docker_cmd]
+    except ClientNotFoundError:
+        return ["docker"] + (["--host", host] if host else [])
+
+
+def run_docker(runner: Runner, args: list[str], timeout: float = 8.0) -> CommandResult:
+    return runner.run([*docker_argv(), *args], timeout=timeout)
+
+
+def normalise_arch(arch: str | None) -> str | None:
+    if not arch:
+        return None
+    a = arch.lower()
+    return {"aarch64": "arm64", "amd64": "x86_64", "arm64/v8": "arm64"}.get(a, a)
+
+
+def fingerprint(name: str | None, operating_system: str | None, kernel: str | None) -> Product:
+    n, o, k = (name or "").lower(), (operating_system or "").lower(), (kernel or "").lower()
+    if o == "docker desktop" or n == "docker-desktop" or k.endswith("linuxkit"):
+        return "docker-desktop"
+    if o == "orbstack" or n == "orbstack" or "orbstack" in k:
+        return "orbstack"
+    if n == "colima" or n.startswith("colima-"):
+        return "colima"
+    if n == "rancher-desktop" or o.startswith("rancher desktop"):
+        return "rancher-desktop"
+    if "podman" in n or "podman" in o or "fedora coreos" in o:
+        return "podman"
+    if o:
+        return "docker-engine"
+    return "unknown"
+
+
+def parse_info(stdout: str) -> dict[str, Any]:
+    data = json.loads(stdout.strip().splitlines()[0] if stdout.strip() else "")
+    if not isinstance(data, dict):
+        raise ValueError("docker info did not print a JSON object")
+    return data
+
+
+def engine_from_info(data: dict[str, Any]) -> EngineFacts:
+    from python_on_whales.components.system.models import SystemInfo
+
+    info = SystemInfo(**data)
+    sec = " ".join(info.security_options or [])
+    facts = EngineFacts(
+        reachable=True,
+        server_version=info.server_version,
+        name=info.name,
+        operating_system=info.operating_system,
+        kernel_version=info.kernel_version,
+        arch=normalise_arch(info.architecture),
+        ncpu=info.n_cpu,
+        mem_total=info.mem_total,
+        rootless="rootless" in sec,
+    )
+    facts.product = fingerprint(info.name, info.operating_system, info.kernel_version)
+    return facts
+
+
+def _bool(d: dict[str, Any], *keys: str) -> bool | None:
+    lowered = {k.lower(): v for k, v in d.items()}
+    for k in keys:
+        v = lowered.get(k.lower())
+        if isinstance(v, dict):  # admin-settings.json shape {"locked": .., "value": ..}
+            v = v.get("value")
+        if isinstance(v, bool):
+            return v
+    return None
+
+
+def _int(d: dict[str, Any], *keys: str) -> int | None:
+    lowered = {k.lower(): v for k, v in d.items()}
+    for k in keys:
+        v = lowered.get(k.lower())
+        if isinstance(v, dict):
+            v = v.get("value")
+        if isinstance(v, int) and not isinstance(v, bool):
+            return v
+    return None
+
+
+def read_docker_desktop_settings(home: Path) -> DockerDesktopSettings | None:
+    base = home / "Library" / "Group Containers" / "group.com.docker"
+    # settings-store.json since Docker Desktop 4.35; settings.json before (lower-camel keys).
+    for candidate in (
+        base / "settings-store.json",
+        base / "settings.json",
+        home / ".docker/desktop/settings-store.json",
+    ):
+        if not candidate.is_file():
+            continue
+        try:
+            data = json.loads(candidate.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("top level is not a JSON object")
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            return DockerDesktopSettings(path=str(candidate), error=f"cannot parse: {exc}")
+        return DockerDesktopSettings(
+            path=str(candidate),
+            use_virtualization_framework=_bool(data, "UseVirtualizationFramework"),
+            use_rosetta=_bool(data, "UseVirtualizationFrameworkRosetta"),
+            use_libkrun=_bool(data, "UseLibkrun"),
+            cpus=_int(data, "Cpus"),
+            memory_mib=_int(data, "MemoryMiB"),
+        )
+    return None
+
+
+def colima_home(home: Path) -> Path:
+    if os.environ.get("COLIMA_HOME"):
+        return Path(os.environ["COLIMA_HOME"])
+    return home / ".colima"
+
+
+def read_colima_config(home: Path, engine_name: str | None) -> ColimaConfig | None:
+    profile = "default"
+    if engine_name and engine_name.startswith("colima-"):
+        profile = engine_name[len("colima-") :]
+    path = colima_home(home) / profile / "colima.yaml"
+    if not path.is_file():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("top level is not a mapping")
+    except (OSError, ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return ColimaConfig(path=str(path), error=f"cannot parse: {first}")
+    mem = data.get("memory")
+    return ColimaConfig(
+        path=str(path),
+        vm_type=str(data["vmType"]) if data.get("vmType") else None,
+        rosetta=data.get("rosetta") if isinstance(data.get("rosetta"), bool) else None,
+        binfmt=data.get("binfmt") if isinstance(data.get("binfmt"), bool) else None,
+        arch=str(data["arch"]) if data.get("arch") else None,
+        cpu=data.get("cpu") if isinstance(data.get("cpu"), int) else None,
+        memory_gib=float(mem) if isinstance(mem, (int, float)) and not isinstance(mem, bool) else None,
+    )
+
+
+def probe_engine(runner: Runner, *, home: Path | None = None, timeout: float = 8.0) -> EngineFacts:
+    home = home or Path.home()
+    res = run_docker(runner, ["system", "info", "--format", "{{json .}}"], timeout=timeout)
+    facts: EngineFacts
+    if res.not_found or res.timed_out:
+        facts = EngineFacts(reachable=False, error=res.why())
+    else:
+        try:
+            data = parse_info(res.stdout)
+        except ValueError:
+            data = {}
+        # With no engine the CLI still prints client JSON, with ServerErrors, and exits 1.
+        server_errors = data.get("ServerErrors") if isinstance(data, dict) else None
+        if not res.ok or server_errors or not data.get("ServerVersion"):
+            reason = "; ".join(server_errors) if server_errors else res.why()
+            if res.ok and not server_errors:
+                reason = "docker info printed no server information"
+            facts = EngineFacts(reachable=False, error=reason[:300])
+        else:
+            try:
+                facts = engine_from_info(data)
+            except Exception as exc:  # a future or garbled format must not crash the run
+                facts = EngineFacts(reachable=False, error=f"unrecognised docker info output: {type(exc).__name__}")
+    facts.docker_desktop = read_docker_desktop_settings(home)
+    if facts.product == "colima" or not facts.reachable:
+        facts.colima = read_colima_config(home, facts.name)
+    if facts.product == "docker-desktop":
+        # "Docker Desktop 4.33.0 (160616)" sits in the server's platform name, when the CLI shows it.
+        ver = run_docker(runner, ["version", "--format", "{{json .Server.Platform.Name}}"], timeout=timeout)
+        if ver.ok:
+            m = re.search(r"Docker Desktop (\d+\.\d+\.\d+)", ver.stdout)
+            facts.product_version = m.group(1) if m else None
+    return facts

@@ -1,0 +1,44 @@
+"""kind clusters and their node containers."""
+
+from __future__ import annotations
+
+import json
+
+from kdoctor.facts.engine import run_docker
+from kdoctor.facts.model import KindCluster, KindFacts, KindNode
+from kdoctor.runner import Runner
+
+KIND_LABEL = "io.x-k8s.kind.cluster"
+
+
+def probe_kind(runner: Runner, *, timeout: float = 10.0) -> KindFacts:
+    facts = KindFacts()
+    clusters: dict[str, KindCluster] = {}
+    if runner.which("kind"):
+        res = runner.run(["kind", "get", "clusters"], timeout=timeout)
+        if res.ok:
+            for line in res.stdout.splitlines():
+                name = line.strip()
+                # "No kind clusters found." goes to stderr; anything with spaces is not a name.
+                if name and " " not in name:
+                    clusters[name] = KindCluster(name=name)
+    ps = run_docker(runner, ["ps", "-a", "--filter", f"label={KIND_LABEL}", "--format", "{{json .}}"], timeout=timeout)
+    if ps.ok:
+        for line in ps.stdout.splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            labels = dict(kv.split("=", 1) for kv in str(row.get("Labels", "")).split(",") if "=" in kv)
+            cluster = labels.get(KIND_LABEL)
+            if not cluster:
+                continue
+            node = KindNode(
+                name=str(row.get("Names", "")),
+                image=row.get("Image"),
+                state=row.get("State"),
+                role=labels.get("io.x-k8s.kind.role"),
+            )
+            clusters.setdefault(cluster, KindCluster(name=cluster)).nodes.append(node)
+    facts.clusters = sorted(clusters.values(), key=lambda c: c.name)
+    return facts

@@ -1,0 +1,104 @@
+"""kubectl: client version, current context, and — when the API answers quickly — server and nodes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+from kdoctor.facts.model import KubectlFacts, NodeFacts, PodProblem
+from kdoctor.runner import Runner
+
+REQUEST_TIMEOUT = "3s"
+FAILING_REASONS = {
+    "CrashLoopBackOff",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "CreateContainerError",
+    "RunContainerError",
+    "InvalidImageName",
+    "Error",
+    "OOMKilled",
+}
+
+
+def _nodes(data: dict[str, Any]) -> list[NodeFacts]:
+    out = []
+    for item in data.get("items") or []:
+        status = item.get("status") or {}
+        info = status.get("nodeInfo") or {}
+        ready = None
+        for cond in status.get("conditions") or []:
+            if cond.get("type") == "Ready":
+                ready = cond.get("status") == "True"
+        out.append(
+            NodeFacts(
+                name=(item.get("metadata") or {}).get("name", "?"),
+                arch=info.get("architecture"),
+                ready=ready,
+                kubelet_version=info.get("kubeletVersion"),
+            )
+        )
+    return out
+
+
+def failing_pods(data: dict[str, Any]) -> list[PodProblem]:
+    out = []
+    for pod in data.get("items") or []:
+        meta = pod.get("metadata") or {}
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
+        statuses += (pod.get("status") or {}).get("initContainerStatuses") or []
+        for cs in statuses:
+            state = cs.get("state") or {}
+            reason = (state.get("waiting") or {}).get("reason") or (state.get("terminated") or {}).get("reason")
+            if reason in FAILING_REASONS:
+                out.append(
+                    PodProblem(
+                        namespace=meta.get("namespace", "default"),
+                        name=meta.get("name", "?"),
+                        reason=reason,
+                        container=cs.get("name"),
+                        image=cs.get("image"),
+                    )
+                )
+                break
+    return out
+
+
+def probe_kubectl(runner: Runner, *, timeout: float = 6.0) -> KubectlFacts:
+    facts = KubectlFacts()
+    ctx = runner.run(["kubectl", "config", "current-context"], timeout=timeout)
+    facts.current_context = ctx.stdout.strip() or None if ctx.ok else None
+    ver = runner.run(["kubectl", "version", "-o", "json", f"--request-timeout={REQUEST_TIMEOUT}"], timeout=timeout)
+    try:
+        data = json.loads(ver.stdout) if ver.stdout.strip() else {}
+    except json.JSONDecodeError:
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    facts.client_version = (data.get("clientVersion") or {}).get("gitVersion")
+    server = (data.get("serverVersion") or {}).get("gitVersion")
+    if server:
+        facts.server_reachable = True
+        facts.server_version = server
+    else:
+        lines = [ln for ln in ver.stderr.strip().splitlines() if ln.strip()]
+        facts.server_error = (
+            (lines[-1][:300] if lines else ver.why()) if facts.current_context else "no current context"
+        )
+        return facts
+    nodes = runner.run(
+        ["kubectl", "get", "nodes", "-o", "json", f"--request-timeout={REQUEST_TIMEOUT}"], timeout=timeout
+    )
+    if nodes.ok:
+        try:
+            facts.nodes = _nodes(json.loads(nodes.stdout))
+        except (json.JSONDecodeError, AttributeError, TypeError):
+            facts.server_error = "`kubectl get nodes -o json` printed unparseable output"
+    pods = runner.run(
+        ["kubectl", "get", "pods", "-A", "-o", "json", f"--request-timeout={REQUEST_TIMEOUT}"], timeout=timeout
+    )
+    if pods.ok:
+        with contextlib.suppress(json.JSONDecodeError, AttributeError, TypeError):
+            facts.failing_pods = failing_pods(json.loads(pods.stdout))
+    return facts

@@ -1,0 +1,195 @@
+"""The facts snapshot: everything the probes saw, serialisable to JSON and back.
+
+A snapshot written by `kdoctor facts --output json` can be replayed with
+`kdoctor diagnose --facts FILE`; that is how the tests replay Apple Silicon machines on Linux.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+class _Model(BaseModel):
+    # Snapshots are hand-written in tests and attached to support requests: a typo must fail
+    # loudly rather than silently drop a fact.
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProbeStatus(StrEnum):
+    OK = "ok"
+    MISSING = "missing"  # the tool or file is not there; a fact in itself
+    ERROR = "error"  # it is there but answered badly
+    TIMEOUT = "timeout"
+
+
+class ProbeRecord(_Model):
+    status: ProbeStatus
+    reason: str | None = None
+    duration_ms: int = 0
+
+
+class HostFacts(_Model):
+    os: str  # "darwin", "linux"
+    os_version: str | None = None
+    arch: str  # the machine's real architecture: "arm64" or "x86_64"
+    apple_chip: str | None = None  # "Apple M2 Pro"
+    apple_silicon: bool = False
+    python_translated: bool | None = None  # sysctl.proc_translated: this Python runs under Rosetta
+    memory_total: int = 0  # bytes
+    memory_available: int = 0
+    cpus: int = 0
+    disk_free: int | None = None  # bytes, on the home volume
+
+
+class ToolFacts(_Model):
+    name: str
+    path: str | None = None  # None: not on PATH
+    version: str | None = None  # "v1.38.1", "0.32.0"…; as the tool reports it
+    binary_arch: str | None = None  # "arm64", "x86_64", "universal", "script", "unknown"
+    error: str | None = None
+
+
+class DockerDesktopSettings(_Model):
+    path: str
+    use_virtualization_framework: bool | None = None
+    use_rosetta: bool | None = None
+    use_libkrun: bool | None = None
+    cpus: int | None = None
+    memory_mib: int | None = None
+    error: str | None = None  # the file exists but could not be read
+
+
+class ColimaConfig(_Model):
+    path: str
+    vm_type: str | None = None
+    rosetta: bool | None = None
+    binfmt: bool | None = None
+    arch: str | None = None
+    cpu: int | None = None
+    memory_gib: float | None = None
+    error: str | None = None
+
+
+Product = Literal["docker-desktop", "orbstack", "colima", "rancher-desktop", "podman", "docker-engine", "unknown"]
+
+
+class EngineFacts(_Model):
+    reachable: bool = False
+    error: str | None = None
+    product: Product = "unknown"
+    product_version: str | None = None  # Docker Desktop's own version when it says
+    server_version: str | None = None
+    name: str | None = None
+    operating_system: str | None = None
+    kernel_version: str | None = None
+    arch: str | None = None  # normalised: "arm64" / "x86_64"
+    ncpu: int | None = None
+    mem_total: int | None = None  # bytes
+    rootless: bool = False
+    docker_desktop: DockerDesktopSettings | None = None
+    colima: ColimaConfig | None = None
+
+
+class BinfmtEntry(_Model):
+    name: str
+    enabled: bool
+    interpreter: str | None = None
+    flags: str | None = None
+    magic: str | None = None
+
+
+Emulator = Literal["qemu", "rosetta", "fex", "none", "unknown", "native"]
+
+
+class EmulationFacts(_Model):
+    emulator: Emulator = "unknown"  # what runs linux/amd64 code in the engine VM
+    source: str = "none"  # binfmt:<container>, docker-desktop-settings, colima.yaml, product, ...
+    libkrun: bool = False
+    detail: str | None = None
+    binfmt: list[BinfmtEntry] | None = None  # None: not read
+
+
+class MinikubeProfile(_Model):
+    name: str
+    status: str | None = None
+    driver: str | None = None
+    cpus: int | None = None  # 0 = no-limit
+    memory_mb: int | None = None  # 0 = no-limit
+    disk_mb: int | None = None
+    kubernetes_version: str | None = None
+    container_runtime: str | None = None
+    nodes: int = 1
+    rosetta: bool = False
+    addons: list[str] = Field(default_factory=list)
+    source: str = "profile list"  # or the config.json path
+
+
+class MinikubeFacts(_Model):
+    version: str | None = None
+    profiles: list[MinikubeProfile] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)  # per-file problems, e.g. malformed config.json
+
+
+class KindNode(_Model):
+    name: str
+    image: str | None = None
+    state: str | None = None
+    role: str | None = None
+
+
+class KindCluster(_Model):
+    name: str
+    nodes: list[KindNode] = Field(default_factory=list)
+
+
+class KindFacts(_Model):
+    version: str | None = None
+    clusters: list[KindCluster] = Field(default_factory=list)
+
+
+class NodeFacts(_Model):
+    name: str
+    arch: str | None = None
+    ready: bool | None = None
+    kubelet_version: str | None = None
+
+
+class PodProblem(_Model):
+    namespace: str
+    name: str
+    reason: str  # CrashLoopBackOff, ImagePullBackOff, ...
+    container: str | None = None
+    image: str | None = None
+
+
+class KubectlFacts(_Model):
+    client_version: str | None = None
+    current_context: str | None = None
+    server_reachable: bool = False
+    server_version: str | None = None
+    server_error: str | None = None
+    nodes: list[NodeFacts] = Field(default_factory=list)
+    failing_pods: list[PodProblem] = Field(default_factory=list)
+
+
+class Facts(_Model):
+    schema_version: int = SCHEMA_VERSION
+    kdoctor_version: str | None = None
+    collected_at: str | None = None
+    probes: dict[str, ProbeRecord] = Field(default_factory=dict)
+    host: HostFacts | None = None
+    tools: dict[str, ToolFacts] = Field(default_factory=dict)
+    engine: EngineFacts | None = None
+    emulation: EmulationFacts | None = None
+    minikube: MinikubeFacts | None = None
+    kind: KindFacts | None = None
+    kubectl: KubectlFacts | None = None
+
+    def probe_ok(self, name: str) -> bool:
+        rec = self.probes.get(name)
+        return rec is not None and rec.status is ProbeStatus.OK

@@ -1,0 +1,1 @@
+"""Findings and how they are rendered (rich terminal, JSON)."""

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install everything the test suite uses, then run it.
+#   - as root on Debian/Ubuntu: the real parts the tests drive (registry server, Go toolchain,
+#     skopeo, htpasswd, dockerd, busybox) from Debian's packages;
+#   - a virtualenv in .venv with kdoctor (editable) and its test extras.
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -k images -x`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(docker-registry golang-go skopeo apache2-utils docker.io busybox-static)
+
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  missing=()
+  for pkg in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "test.sh: installing Debian packages: ${missing[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+
+# Under CI a missing real part is a failure, not a skip (tests/conftest.py reads this).
+if [ -n "${CI:-}" ]; then
+  export KDOCTOR_REQUIRE_REAL=1
+fi
+exec .venv/bin/python -m pytest "$@"

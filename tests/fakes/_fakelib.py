@@ -1,0 +1,44 @@
+"""Shared helpers for the fake tools on PATH. Stdlib only: the fakes run under any python3."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+
+def log_call(tool: str) -> None:
+    path = os.environ.get("FAKE_LOG")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"tool": tool, "argv": sys.argv[1:]}) + "\n")
+    delay = float(os.environ.get("FAKE_DELAY", "0") or 0)
+    if delay:
+        time.sleep(delay)
+    hang = os.environ.get("FAKE_HANG", "")
+    if tool in hang.split(","):
+        time.sleep(3600)
+
+
+def out(text: str, code: int = 0) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    raise SystemExit(code)
+
+
+def err(text: str, code: int = 1) -> None:
+    sys.stderr.write(text if text.endswith("\n") else text + "\n")
+    raise SystemExit(code)
+
+
+def read(path: str) -> str:
+    with open(path, encoding="utf-8") as fh:
+        return fh.read()
+
+
+def state_dir(tool: str) -> str:
+    base = os.environ.get("FAKE_STATE") or os.path.join(os.environ.get("HOME", "/tmp"), ".fake-state")
+    path = os.path.join(base, tool)
+    os.makedirs(path, exist_ok=True)
+    return path

@@ -1,0 +1,119 @@
+"""The command line: help, version, exit codes, the JSON contract, and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kdoctor import __version__
+from kdoctor.cli import app
+from tests.conftest import DATA, SCENARIOS, FakeMachine, apple_silicon_env
+
+KDOCTOR = [sys.executable, "-m", "kdoctor"]
+FINDING_KEYS = {"id", "category", "severity", "title", "message", "why", "fix", "commands", "subject", "data"}
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*KDOCTOR, *args], capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})}
+    )
+
+
+def test_version() -> None:
+    res = run("--version")
+    assert res.returncode == 0 and res.stdout.strip() == f"kdoctor {__version__}"
+
+
+@pytest.mark.parametrize("command", ["diagnose", "facts", "explain", "checks"])
+def test_every_command_has_help(command: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.stdout
+
+
+def test_top_level_help_documents_exit_codes() -> None:
+    res = run("--help")
+    assert res.returncode == 0
+    assert "3 some checks could not run" in " ".join(res.stdout.split())
+
+
+def test_bad_flag_is_exit_2() -> None:
+    res = run("diagnose", "--no-such-flag")
+    assert res.returncode == 2 and "No such option" in res.stderr
+
+
+def test_unreadable_facts_file_is_exit_2(tmp_path: Path) -> None:
+    res = run("diagnose", "--facts", str(tmp_path / "missing.json"))
+    assert res.returncode == 2 and "missing.json" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_malformed_facts_file_names_file_line_and_key(tmp_path: Path) -> None:
+    bad = tmp_path / "facts.json"
+    doc = json.loads((SCENARIOS / "dd-rosetta-healthy.json").read_text())
+    doc["engine"]["ncpu"] = "eight"
+    bad.write_text(json.dumps(doc, indent=2))
+    res = run("diagnose", "--facts", str(bad))
+    assert res.returncode == 2
+    line = next(i for i, ln in enumerate(bad.read_text().splitlines(), 1) if '"ncpu"' in ln)
+    assert f"{bad}:{line}: engine.ncpu:" in res.stderr
+    bad.write_text('{"host": {"os": "darwin",}')
+    res = run("diagnose", "--facts", str(bad))
+    assert res.returncode == 2 and f"{bad}:1: not valid JSON" in res.stderr
+    bad.write_text('{"schema_version": 99}')
+    res = run("diagnose", "--facts", str(bad))
+    assert res.returncode == 2 and "schema_version" in res.stderr
+
+
+def test_json_output_is_only_json_with_the_documented_schema() -> None:
+    res = run("diagnose", "--facts", str(SCENARIOS / "minikube-8g-on-4g-vm.json"), "--output", "json")
+    doc = json.loads(res.stdout)  # nothing but JSON on stdout
+    assert res.returncode == 1 == doc["exit_code"]
+    assert doc["schema"] == "kdoctor/diagnose/v1"
+    assert set(doc) == {"schema", "kdoctor_version", "exit_code", "summary", "incomplete", "findings", "probes"}
+    assert set(doc["summary"]) == {"ok", "info", "warning", "error", "skipped"}
+    categories = {"host", "tools", "engine", "emulation", "driver", "resources", "kubernetes", "images"}
+    for f in doc["findings"]:
+        assert set(f) == FINDING_KEYS
+        assert f["category"] in categories
+        assert f["severity"] in doc["summary"]
+
+
+def test_text_report_is_flutter_style_and_plain_without_colour() -> None:
+    res = run(
+        "diagnose", "--facts", str(SCENARIOS / "minikube-8g-on-4g-vm.json"), env={"NO_COLOR": "1", "TERM": "dumb"}
+    )
+    out = res.stdout
+    assert "\x1b[" not in out
+    assert "[✗] Resources" in out and "[✓] Host" in out and "[!] Container engine" in out
+    assert "✗ KD601 profile 'dev' asks 8192 MB but the Docker VM has only 3921 MB" in out
+    assert "kdoctor found 1 error and 2 warnings in 3 categories." in out
+    verbose = run("diagnose", "-v", "--facts", str(SCENARIOS / "minikube-8g-on-4g-vm.json"), env={"NO_COLOR": "1"})
+    assert "why:" in verbose.stdout and "• KD101" in verbose.stdout
+
+
+def test_healthy_report_says_no_issues() -> None:
+    res = run("diagnose", "--facts", str(SCENARIOS / "dd-rosetta-healthy.json"), env={"NO_COLOR": "1"})
+    assert res.returncode == 0 and "No issues found!" in res.stdout
+
+
+def test_facts_then_diagnose_on_a_fake_mac(machine: FakeMachine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """End to end through the installed entry point: `kdoctor facts` snapshot, then replay it."""
+    machine.install("sysctl", "sw_vers", "docker", "kubectl")
+    apple_silicon_env(monkeypatch)
+    monkeypatch.setenv("FAKE_DOCKER_INFO", str(DATA / "docker" / "info-colima-arm64.json"))
+    monkeypatch.setenv("FAKE_KUBE_DIR", str(DATA / "kube"))
+    machine.write(".colima/default/colima.yaml", (DATA / "colima" / "colima-vz-norosetta.yaml").read_text())
+    facts = run("facts")
+    assert facts.returncode == 0
+    snap = machine.root / "snap.json"
+    snap.write_text(facts.stdout)
+    doc = json.loads(run("diagnose", "--facts", str(snap), "-o", "json").stdout)
+    by_id = {f["id"]: f for f in doc["findings"]}
+    # platform.system() is Linux here, so the host is not a Mac; the colima.yaml still decides emulation.
+    assert by_id["KD401"]["severity"] == "warning" and "colima.yaml" in by_id["KD401"]["message"]
+    assert by_id["KD202"]["severity"] == "warning"  # minikube/kind not installed on this fake

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -31,7 +32,7 @@ def test_check_lives_where_its_id_says(check_id: str) -> None:
 
 def test_thresholds_the_code_reads_exist_in_the_catalogue() -> None:
     for check_id, spec in load_checks().items():
-        source = open(spec.fn.__code__.co_filename).read()
+        source = Path(spec.fn.__code__.co_filename).read_text()
         body = source[source.index(f'@check("{check_id}"') :]
         body = body[: body.find("\n@check(", 1) if "\n@check(" in body[1:] else len(body)]
         for key in re.findall(r'threshold\("([a-z_]+)"\)', body):

@@ -77,13 +77,13 @@ def stderr_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def gather_facts(quiet: bool = False) -> object:
+def gather_facts(quiet: bool = False, images_budget: float = 0.0) -> object:
     from kdoctor.facts.gather import gather
     from kdoctor.runner import SubprocessRunner
 
     err = stderr_console()
     if quiet or not err.is_terminal:
-        return gather(SubprocessRunner())
+        return gather(SubprocessRunner(), images_budget=images_budget)
     with err.status("kdoctor: gathering facts…") as status:
         done: list[str] = []
 
@@ -91,7 +91,7 @@ def gather_facts(quiet: bool = False) -> object:
             done.append(name)
             status.update(f"kdoctor: gathering facts… ({len(done)} probes done, last: {name})")
 
-        return gather(SubprocessRunner(), on_done=on_done)
+        return gather(SubprocessRunner(), on_done=on_done, images_budget=images_budget)
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -107,6 +107,10 @@ def diagnose(
     only: Annotated[
         list[str] | None, typer.Option("--only", help="Run only these check ids or categories (repeatable).")
     ] = None,
+    images_budget: Annotated[
+        float,
+        typer.Option("--images-budget", min=0, help="Seconds to spend judging the current cluster's images (0: skip)."),
+    ] = 5.0,
 ) -> None:
     """Check this Mac, its container engine and its local clusters; say why and how to fix."""
     from kdoctor.diagnose import run_checks
@@ -114,7 +118,9 @@ def diagnose(
     from kdoctor.report.human import render_human
     from kdoctor.report.jsonout import dumps, report_to_json
 
-    facts = load_facts(facts_file) if facts_file else gather_facts(quiet=output is Output.json)
+    facts = (
+        load_facts(facts_file) if facts_file else gather_facts(quiet=output is Output.json, images_budget=images_budget)
+    )
     report = run_checks(facts, only=only)  # type: ignore[arg-type]
     code = report.exit_code(fail_on.value)
     if output is Output.json:
@@ -127,11 +133,15 @@ def diagnose(
 @app.command()
 def facts(
     output: Annotated[Output, typer.Option("--output", "-o", help="json (the snapshot format).")] = Output.json,
+    images_budget: Annotated[
+        float,
+        typer.Option("--images-budget", min=0, help="Seconds to spend judging the current cluster's images (0: skip)."),
+    ] = 5.0,
 ) -> None:
     """Print everything the probes saw, as JSON (secrets redacted). Replay it with `diagnose --facts`."""
     from kdoctor.facts.snapshot import dump_facts
 
-    typer.echo(dump_facts(gather_facts(quiet=True)))  # type: ignore[arg-type]
+    typer.echo(dump_facts(gather_facts(quiet=True, images_budget=images_budget)))  # type: ignore[arg-type]
 
 
 @app.command()
@@ -164,6 +174,112 @@ def list_checks() -> None:
 
     for e in catalogue().values():
         typer.echo(f"{e.id}  {e.category.value:<10} {e.severity.value:<8} {e.title}")
+
+
+class EmulatorChoice(StrEnum):
+    auto = "auto"
+    qemu = "qemu"
+    rosetta = "rosetta"
+    none = "none"
+
+
+IMAGES_EXIT_HELP = (
+    "Exit codes: 0 every image is native or emulated; 1 some image will crash or cannot run (crash, unsupported); "
+    "2 bad usage or bad input; 3 some verdicts are unknown (registry unreachable, 401, 429, timeout) and none worse."
+)
+
+
+@app.command(epilog=IMAGES_EXIT_HELP)
+def images(
+    refs: Annotated[
+        list[str] | None, typer.Argument(help="Image references (nginx:1.27, ghcr.io/o/r@sha256:…).")
+    ] = None,
+    files: Annotated[
+        list[str] | None,
+        typer.Option("--file", "-f", help="Kubernetes YAML or Compose file, directory (recursive) or - for stdin."),
+    ] = None,
+    context: Annotated[
+        str | None, typer.Option("--context", help="Kube context to read workloads from (no refs/files).")
+    ] = None,
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", "-n", help="Namespace to read workloads from.")
+    ] = None,
+    all_namespaces: Annotated[
+        bool, typer.Option("--all-namespaces", "-A", help="Read workloads from every namespace.")
+    ] = False,
+    platform: Annotated[
+        str | None,
+        typer.Option(
+            "--platform", help="Target os/arch[/variant]; default: the cluster's nodes, else the engine, else the host."
+        ),
+    ] = None,
+    emulator: Annotated[
+        EmulatorChoice, typer.Option("--emulator", help="Emulator for foreign images; auto detects it like diagnose.")
+    ] = EmulatorChoice.auto,
+    insecure_registry: Annotated[
+        list[str] | None,
+        typer.Option("--insecure-registry", help="Use plain HTTP for this registry host[:port] (repeatable)."),
+    ] = None,
+    output: Annotated[Output, typer.Option("--output", "-o", help="text (default) or json.")] = Output.text,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show where each image is used.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not write the on-disk cache.")] = False,
+    max_age: Annotated[
+        float,
+        typer.Option(
+            "--max-age", help="Seconds a cached tag is trusted without a HEAD request (default 0: always re-check)."
+        ),
+    ] = 0.0,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=64, help="Parallel registry connections.")
+    ] = 16,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.5, help="Per-request timeout in seconds.")] = 10.0,
+    no_suggest: Annotated[
+        bool, typer.Option("--no-suggest", help="Do not look for newer tags that have the platform.")
+    ] = False,
+) -> None:
+    """Every image's platforms from its registry, and the amd64-only Go entrypoints that will crash."""
+    from kdoctor.errors import UsageError
+    from kdoctor.images.command import detect_platform_and_emulator, render, run_scan
+    from kdoctor.images.scan import ImageUse
+    from kdoctor.images.sources import uses_from_cluster, uses_from_files
+    from kdoctor.runner import SubprocessRunner
+
+    runner = SubprocessRunner()
+    uses: list[ImageUse] = [ImageUse(r, sources=["argument"]) for r in refs or []]
+    if files:
+        uses += uses_from_files(files)
+    node_arch = None
+    if not refs and not files:
+        uses, err = uses_from_cluster(runner, context=context, namespace=namespace, all_namespaces=all_namespaces)
+        if err:
+            raise UsageError(f"no images given and the cluster could not be read: {err}")
+        from kdoctor.facts.kubectl import probe_nodes
+
+        node_arch = probe_nodes(runner, context)
+    target, emu, source = detect_platform_and_emulator(
+        runner, want_platform=platform, want_emulator=emulator.value, node_arch=node_arch
+    )
+    outcome = run_scan(
+        uses,
+        runner=runner,
+        platform=target,
+        emulator=emu,
+        emulator_source=source,
+        insecure=set(insecure_registry or ()),
+        use_cache=not no_cache,
+        concurrency=concurrency,
+        timeout=timeout,
+        max_age=max_age,
+        suggest=not no_suggest,
+        progress_console=None if output is Output.json else stderr_console(),
+    )
+    if output is Output.json:
+        from kdoctor.report.jsonout import dumps
+
+        typer.echo(dumps(outcome.to_json()))
+    else:
+        render(outcome, stdout_console(), verbose=verbose)
+    raise typer.Exit(outcome.exit_code())
 
 
 def main() -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.registry_fixtures"]
+
 TESTS = Path(__file__).resolve().parent
 FAKES = TESTS / "fakes"
 DATA = TESTS / "data"

@@ -100,3 +100,135 @@ def busybox_rootfs_tar() -> bytes:
             info.type, info.mode = tarfile.DIRTYPE, 0o755
             tar.addfile(info)
     return buf.getvalue()
+
+
+# --- the OCI registry server (CNCF distribution, Debian package docker-registry) ------------------
+
+REGISTRY_CONFIG = """version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: {root}
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:0
+  secret: kdoctor-test-secret
+health:
+  storagedriver:
+    enabled: false
+{auth}"""
+
+
+@dataclass
+class RegistryServer:
+    host: str  # "127.0.0.1:PORT"
+    root: Path
+    proc: subprocess.Popen
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def start_registry(workdir: Path, auth_yaml: str = "", data: Path | None = None) -> RegistryServer:
+    """Start `docker-registry serve` on a free loopback port (parsed from its log line)."""
+    exe = shutil.which("docker-registry")
+    if not exe:
+        require_real("docker-registry is not installed (Debian package docker-registry)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    cfg = workdir / "config.yml"
+    cfg.write_text(REGISTRY_CONFIG.format(root=data or workdir / "data", auth=auth_yaml))
+    log_path = workdir / "registry.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - lives as long as the server
+    proc = subprocess.Popen([exe, "serve", str(cfg)], stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    import re
+
+    while time.monotonic() < deadline:
+        text = log_path.read_text(errors="replace")
+        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", text)
+        if m:
+            return RegistryServer(f"127.0.0.1:{m.group(1)}", workdir, proc)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.02)
+    proc.kill()
+    require_real(f"docker-registry did not start: {log_path.read_text(errors='replace')[-500:]}")
+    raise AssertionError("unreachable")
+
+
+# --- Go and C binaries built here ---------------------------------------------------------------
+
+GO_MAIN = (
+    'package main\n\nimport (\n\t"fmt"\n\t"os"\n)\n\n'
+    'func main() { fmt.Println("hello from kdoctor test", len(os.Args)) }\n'
+)
+
+
+def build_binaries(out: Path) -> dict[str, bytes]:
+    """Real Go programs cross-compiled with Debian's golang-go, and a C program built with gcc."""
+    go = shutil.which("go")
+    if not go:
+        require_real("go is not installed (Debian package golang-go)")
+    src = out / "src"
+    src.mkdir(parents=True, exist_ok=True)
+    (src / "main.go").write_text(GO_MAIN)
+    (src / "go.mod").write_text("module example.com/kdoctor/hello\n\ngo 1.19\n")
+    cache = Path(os.environ.get("KDOCTOR_TEST_GOCACHE", Path.home() / ".cache" / "kdoctor-tests" / "go"))
+    env = {
+        **os.environ,
+        "GOCACHE": str(cache / "build"),
+        "GOPATH": str(cache / "path"),
+        "GOTOOLCHAIN": "local",
+        "GOFLAGS": "-mod=mod",
+        "GO111MODULE": "on",
+        "GOPROXY": "off",
+    }
+    builds = {
+        "go-amd64": {"GOARCH": "amd64", "CGO_ENABLED": "0", "flags": ["-trimpath", "-ldflags=-s -w"]},
+        "go-arm64": {"GOARCH": "arm64", "CGO_ENABLED": "0", "flags": ["-trimpath"]},
+        "go-amd64-v3": {"GOARCH": "amd64", "GOAMD64": "v3", "CGO_ENABLED": "0", "flags": ["-trimpath"]},
+    }
+    result: dict[str, bytes] = {}
+    for name, spec in builds.items():
+        target = out / name
+        if not target.exists():
+            e = {**env, "GOOS": "linux", **{k: v for k, v in spec.items() if k != "flags"}}
+            subprocess.run(
+                [go, "build", *spec["flags"], "-o", str(target), "."],
+                cwd=src,
+                env=e,
+                check=True,  # type: ignore[list-item]
+                capture_output=True,
+                timeout=600,
+            )
+        result[name] = target.read_bytes()
+    cc = shutil.which("gcc")
+    if not cc:
+        require_real("gcc is not installed")
+    csrc = out / "hello.c"
+    csrc.write_text('#include <stdio.h>\nint main(void) { puts("hello from C"); return 0; }\n')
+    cbin = out / "c-amd64"
+    if not cbin.exists():
+        subprocess.run([cc, "-O1", "-o", str(cbin), str(csrc)], check=True, capture_output=True, timeout=120)
+    result["c-amd64"] = cbin.read_bytes()
+    return result
+
+
+def with_go_version(binary: bytes, old: str, new: str) -> bytes:
+    """The same binary with its build-info Go version string replaced (same length, so the format holds).
+
+    Debian ships go1.19; this is how the tests get binaries that *say* go1.25.4 or go1.25.0."""
+    assert len(old) == len(new)
+    marker = binary.find(b"\xff Go buildinf:")
+    assert marker >= 0
+    pos = binary.find(old.encode(), marker)
+    assert 0 < pos - marker < 64
+    return binary[:pos] + new.encode() + binary[pos + len(old) :]

@@ -18,51 +18,40 @@ EXPECTED: dict[str, tuple[int, set[tuple[str, str, str | None]]]] = {
     "dd-rosetta-healthy": (0, set()),
     "colima-vz-no-rosetta": (0, {("KD401", "warning", None)}),
     "docker-vmm": (0, {("KD401", "warning", None), ("KD402", "warning", None)}),
-    "minikube-8g-on-4g-vm": (
-        1,
-        {
-            ("KD303", "warning", None),
-            ("KD601", "error", "dev"),
-            ("KD704", "warning", "dev"),
-        },
-    ),
+    "minikube-8g-on-4g-vm": (1, {
+        ("KD303", "warning", None),
+        ("KD601", "error", "dev"),
+        ("KD704", "warning", "dev"),
+        ("KD801", "skipped", None),
+    }),
     "qemu2-driver": (0, {("KD501", "warning", "dev")}),
     "k8s-version-out-of-range": (1, {("KD701", "error", "dev"), ("KD702", "warning", None)}),
-    "x86-tools-under-rosetta": (
-        1,
-        {
-            ("KD101", "warning", None),
-            ("KD201", "warning", "kubectl"),
-            ("KD502", "error", "/usr/local/bin/minikube"),
-        },
-    ),
-    "no-engine": (
-        1,
-        {
-            ("KD301", "error", None),
-            ("KD302", "skipped", None),
-            ("KD303", "skipped", None),
-            ("KD304", "skipped", None),
-            ("KD404", "info", None),
-            ("KD601", "info", "dev"),
-            ("KD603", "skipped", None),
-            ("KD604", "skipped", None),
-            ("KD704", "warning", "dev"),
-        },
-    ),
+    "x86-tools-under-rosetta": (1, {
+        ("KD101", "warning", None),
+        ("KD201", "warning", "kubectl"),
+        ("KD502", "error", "/usr/local/bin/minikube"),
+    }),
+    "no-engine": (1, {
+        ("KD301", "error", None),
+        ("KD302", "skipped", None), ("KD303", "skipped", None), ("KD304", "skipped", None),
+        ("KD404", "info", None),
+        ("KD601", "info", "dev"),
+        ("KD603", "skipped", None), ("KD604", "skipped", None),
+        ("KD704", "warning", "dev"),
+        ("KD801", "skipped", None),
+    }),
     "amd64-docker-desktop": (1, {("KD302", "error", None), ("KD705", "warning", "dev")}),
     "docker-desktop-4.34.0": (1, {("KD305", "error", None)}),
-    "kubectl-timeout": (
-        3,
-        {
-            ("KD702", "skipped", None),
-            ("KD704", "skipped", None),
-            ("KD705", "skipped", None),
-            ("KD706", "skipped", None),
-        },
-    ),
-    "crashloop-pod": (0, {("KD706", "warning", "default/api-7d4b9c")}),
-}
+    "kubectl-timeout": (3, {
+        ("KD702", "skipped", None), ("KD704", "skipped", None), ("KD705", "skipped", None), ("KD706", "skipped", None),
+        ("KD801", "skipped", None),
+    }),
+    "crashloop-pod": (1, {
+        ("KD401", "warning", None),
+        ("KD706", "warning", "default/api-7d4b9c"), ("KD706", "warning", "default/legacy-5f6c7"),
+        ("KD801", "error", "example/api:1.4"), ("KD801", "error", "example/legacy:2.0"),
+    }),
+}  # fmt: skip
 
 
 def run_json(*args: str) -> tuple[int, dict]:

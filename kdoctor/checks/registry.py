@@ -181,6 +181,6 @@ def catalogue(directory: Path | None = None) -> dict[str, Entry]:
 
 def load_checks() -> dict[str, CheckSpec]:
     """Import every check module (explicitly, so a broken one fails loudly) and return the registry."""
-    from kdoctor.checks import driver, emulation, engine, host, kubernetes, resources, tools  # noqa: F401
+    from kdoctor.checks import driver, emulation, engine, host, images, kubernetes, resources, tools  # noqa: F401
 
     return REGISTRY

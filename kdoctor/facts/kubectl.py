@@ -102,3 +102,18 @@ def probe_kubectl(runner: Runner, *, timeout: float = 6.0) -> KubectlFacts:
         with contextlib.suppress(json.JSONDecodeError, AttributeError, TypeError):
             facts.failing_pods = failing_pods(json.loads(pods.stdout))
     return facts
+
+
+def probe_nodes(runner: Runner, context: str | None = None) -> str | None:
+    """The architecture most of the current cluster's nodes report, or None."""
+    argv = ["kubectl", "get", "nodes", "-o", "json", f"--request-timeout={REQUEST_TIMEOUT}"]
+    if context:
+        argv += ["--context", context]
+    res = runner.run(argv, timeout=6)
+    if not res.ok:
+        return None
+    try:
+        archs = [n.arch for n in _nodes(json.loads(res.stdout)) if n.arch]
+    except (json.JSONDecodeError, AttributeError, TypeError):
+        return None
+    return max(set(archs), key=archs.count) if archs else None

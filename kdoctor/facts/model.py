@@ -177,6 +177,22 @@ class KubectlFacts(_Model):
     failing_pods: list[PodProblem] = Field(default_factory=list)
 
 
+class ImageFact(_Model):
+    ref: str
+    verdict: str  # native | emulated | crash | unsupported | unknown
+    reason: str = ""
+    go_version: str | None = None
+    suggestion: str | None = None
+    sources: list[str] = Field(default_factory=list)
+
+
+class ImagesFacts(_Model):
+    platform: str
+    emulator: str
+    budget_s: float
+    images: list[ImageFact] = Field(default_factory=list)
+
+
 class Facts(_Model):
     schema_version: int = SCHEMA_VERSION
     kdoctor_version: str | None = None
@@ -189,6 +205,7 @@ class Facts(_Model):
     minikube: MinikubeFacts | None = None
     kind: KindFacts | None = None
     kubectl: KubectlFacts | None = None
+    images: ImagesFacts | None = None
 
     def probe_ok(self, name: str) -> bool:
         rec = self.probes.get(name)

@@ -1,0 +1,1 @@
+"""`kdoctor images`: image platforms from registries, and which amd64 Go entrypoints will crash."""

@@ -1,0 +1,64 @@
+"""Look for a newer tag of the same repository that has the target platform (bounded, semver-aware)."""
+
+from __future__ import annotations
+
+import re
+
+from kdoctor.images.platforms import Platform, index_entries, match, normalise
+from kdoctor.images.reference import Reference
+from kdoctor.images.registry import RegistryClient, RegistryError
+
+_SEMVER = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?((?:[-+].*)?)$")
+MAX_CANDIDATES = 5
+
+
+def _key(tag: str) -> tuple[tuple[int, int, int], str] | None:
+    m = _SEMVER.match(tag)
+    if not m:
+        return None
+    return (int(m.group(1)), int(m.group(2) or 0), int(m.group(3) or 0)), m.group(4) or ""
+
+
+def newer_tags(current: str | None, tags: list[str]) -> list[str]:
+    """Tags newer than `current` with the same suffix flavour (-alpine stays -alpine), newest first."""
+    cur = _key(current or "")
+    if cur is None:
+        # `latest` or a non-version tag: consider every release-looking tag without a suffix.
+        pool = [(k, t) for t in tags if (k := _key(t)) and not k[1]]
+        return [t for _, t in sorted(pool, reverse=True)]
+    version, suffix = cur
+    flavour = re.sub(r"[\d.]+", "", suffix)
+    pool = []
+    for t in tags:
+        k = _key(t)
+        if k and k[0] > version and re.sub(r"[\d.]+", "", k[1]) == flavour:
+            pool.append((k[0], t))
+    return [t for _, t in sorted(pool, reverse=True)]
+
+
+def has_platform(client: RegistryClient, ref: Reference, target: Platform) -> bool:
+    m = client.manifest(ref)
+    if m.is_index:
+        entry, exact = match(index_entries(m.data), target)
+        return entry is not None and exact
+    cfg_digest = (m.data.get("config") or {}).get("digest")
+    if not isinstance(cfg_digest, str):
+        return False
+    import json
+
+    cfg = json.loads(client.blob(ref, cfg_digest))
+    return normalise(cfg.get("os", ""), cfg.get("architecture", ""), cfg.get("variant", "")) == target
+
+
+def find_newer_tag(client: RegistryClient, ref: Reference, target: Platform) -> str | None:
+    try:
+        tags = client.tags(ref)
+    except RegistryError:
+        return None
+    for tag in newer_tags(ref.tag, tags)[:MAX_CANDIDATES]:
+        try:
+            if has_platform(client, ref.with_tag(tag), target):
+                return str(ref.with_tag(tag))
+        except (RegistryError, ValueError):
+            continue
+    return None

@@ -1,0 +1,128 @@
+"""Platforms in manifests and indexes, and how a node picks one (containerd/platforms rules).
+
+An arm64 node accepts, in order: arm64 (any v8.x variant), then 32-bit arm v8/v7/v6/v5 entries of an
+index; never amd64. A single (non-index) manifest is pulled whatever its architecture
+(registries-and-go-binaries.md, "How a node picks a variant").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+INDEX_TYPES = {
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+}
+MANIFEST_TYPES = {
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+}
+ACCEPT = ", ".join(
+    [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
+_ARCH_ALIASES = {
+    "aarch64": "arm64",
+    "x86_64": "amd64",
+    "x86-64": "amd64",
+    "armhf": "arm",
+    "armel": "arm",
+    "i386": "386",
+}
+
+
+@dataclass(frozen=True, order=True)
+class Platform:
+    os: str
+    arch: str
+    variant: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> Platform:
+        parts = text.strip().lower().split("/")
+        if len(parts) < 2 or not all(parts):
+            raise ValueError(f"platform {text!r} is not os/arch[/variant]")
+        return normalise(parts[0], parts[1], parts[2] if len(parts) > 2 else "")
+
+    def __str__(self) -> str:
+        return f"{self.os}/{self.arch}" + (f"/{self.variant}" if self.variant else "")
+
+
+def normalise(os_: str, arch: str, variant: str = "") -> Platform:
+    os_, arch, variant = (os_ or "").lower(), (arch or "").lower(), (variant or "").lower()
+    arch = _ARCH_ALIASES.get(arch, arch)
+    if arch == "arm64" and variant in ("v8", "v8.0"):
+        variant = ""  # arm64 and arm64/v8 are one platform
+    if arch == "amd64" and variant == "v1":
+        variant = ""
+    return Platform(os_, arch, variant)
+
+
+def is_attestation(entry: dict[str, Any]) -> bool:
+    plat = entry.get("platform") or {}
+    ann = entry.get("annotations") or {}
+    return (plat.get("os"), plat.get("architecture")) == ("unknown", "unknown") or ann.get(
+        "vnd.docker.reference.type"
+    ) == "attestation-manifest"
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    platform: Platform
+    digest: str
+    media_type: str
+
+
+def index_entries(index: dict[str, Any]) -> list[IndexEntry]:
+    out = []
+    for e in index.get("manifests") or []:
+        if not isinstance(e, dict) or is_attestation(e):
+            continue
+        plat = e.get("platform") or {}
+        if not isinstance(plat, dict) or not plat.get("architecture"):
+            continue
+        digest = e.get("digest")
+        if not isinstance(digest, str):
+            continue
+        out.append(
+            IndexEntry(
+                normalise(str(plat.get("os", "")), str(plat["architecture"]), str(plat.get("variant", ""))),
+                digest,
+                str(e.get("mediaType", "")),
+            )
+        )
+    return out
+
+
+ARM32_FALLBACK = ("v8", "v7", "v6", "v5")
+
+
+def match(entries: list[IndexEntry], target: Platform) -> tuple[IndexEntry | None, bool]:
+    """(the entry a node of `target` pulls, whether it is an exact match) — containerd's order."""
+    same_os = [e for e in entries if e.platform.os == target.os]
+    exact = [e for e in same_os if e.platform.arch == target.arch and _variant_ok(e.platform, target)]
+    if exact:
+        return exact[0], True
+    if target.arch == "arm64":
+        for variant in ARM32_FALLBACK:
+            for e in same_os:
+                if e.platform.arch == "arm" and e.platform.variant == variant:
+                    return e, False
+    if target.arch == "amd64":
+        for e in same_os:
+            if e.platform.arch == "386":
+                return e, False
+    return None, False
+
+
+def _variant_ok(p: Platform, target: Platform) -> bool:
+    if p.arch == "arm64":
+        return True  # v8.x variants all run on an arm64 node
+    if p.arch == "amd64":
+        return not target.variant or not p.variant or p.variant <= target.variant
+    return not target.variant or p.variant == target.variant or not p.variant

@@ -1,0 +1,270 @@
+"""Scan a set of image uses: platforms, entrypoint analysis, verdicts and fixes, concurrently."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import TimeoutError as FuturesTimeout
+from dataclasses import dataclass, field
+from typing import Any
+
+from kdoctor.errors import KdoctorError
+from kdoctor.images import verdict as V
+from kdoctor.images.analyse import analyse_entrypoint
+from kdoctor.images.fixes import find_newer_tag
+from kdoctor.images.layers import WalkStats
+from kdoctor.images.platforms import Platform, index_entries, match, normalise
+from kdoctor.images.reference import Reference, ReferenceError, parse
+from kdoctor.images.registry import RegistryClient, RegistryError
+
+
+@dataclass
+class ImageUse:
+    """An image as a workload uses it: the reference as written, and the process it is asked to run."""
+
+    ref: str
+    command: list[str] | None = None
+    args: list[str] | None = None
+    platform: str | None = None  # a Compose `platform:` override
+    sources: list[str] = field(default_factory=list)
+
+    def key(self) -> tuple[str, tuple[str, ...] | None, tuple[str, ...] | None, str | None]:
+        return (
+            self.ref,
+            tuple(self.command) if self.command is not None else None,
+            tuple(self.args) if self.args is not None else None,
+            self.platform,
+        )
+
+
+@dataclass
+class ImageResult:
+    ref: str
+    resolved: str | None = None
+    digest: str | None = None
+    kind: str | None = None  # "index" | "manifest"
+    platforms: list[str] = field(default_factory=list)
+    verdict: str = V.UNKNOWN
+    reason: str = ""
+    suggestion: str | None = None
+    pull_error: str | None = None
+    entrypoint: V.Entrypoint | None = None
+    sources: list[str] = field(default_factory=list)
+    command: list[str] | None = None
+    args: list[str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        ep = self.entrypoint
+        return {
+            "ref": self.ref,
+            "resolved": self.resolved,
+            "digest": self.digest,
+            "kind": self.kind,
+            "platforms": self.platforms,
+            "verdict": self.verdict,
+            "go": ep.go_json() if ep else None,
+            "reason": self.reason,
+            "suggestion": self.suggestion,
+            "pull_error": self.pull_error,
+            "entrypoint": None
+            if ep is None
+            else {
+                "argv": ep.argv,
+                "path": ep.path,
+                "kind": ep.kind,
+                "machine": ep.machine,
+                "static": ep.static,
+                "note": ep.note,
+            },
+            "sources": self.sources,
+        }
+
+
+def pull_error_text(target: Platform) -> str:
+    variant = "/v8" if target.arch == "arm64" else ""
+    return (
+        f"no matching manifest for {target.os}/{target.arch}{variant} in the manifest list entries "
+        f"(containerd: no match for platform in manifest: not found)"
+    )
+
+
+@dataclass
+class Scanner:
+    client: RegistryClient
+    target: Platform
+    emulator: str  # qemu | rosetta | none | unknown
+    suggest: bool = True
+    walk: WalkStats = field(default_factory=WalkStats)
+
+    def _config(self, ref: Reference, manifest: dict[str, Any]) -> dict[str, Any]:
+        digest = (manifest.get("config") or {}).get("digest")
+        if not isinstance(digest, str):
+            raise RegistryError("the manifest names no config blob")
+        try:
+            cfg = json.loads(self.client.blob(ref, digest))
+        except ValueError:
+            raise RegistryError("the image config is not valid JSON") from None
+        if not isinstance(cfg, dict):
+            raise RegistryError("the image config is not a JSON object")
+        return cfg
+
+    def _entry(self, ref: Reference, manifest: dict[str, Any], use: ImageUse) -> tuple[dict[str, Any], V.Entrypoint]:
+        cfg = self._config(ref, manifest)
+        ep = analyse_entrypoint(
+            self.client,
+            ref,
+            manifest,
+            cfg,
+            command=use.command,
+            args=use.args,
+            cache=self.client.cache,
+            stats=self.walk,
+        )
+        return cfg, ep
+
+    def scan_one(self, use: ImageUse) -> ImageResult:
+        res = ImageResult(ref=use.ref, sources=list(use.sources), command=use.command, args=use.args)
+        try:
+            ref = parse(use.ref)
+        except ReferenceError as exc:
+            res.reason = str(exc)
+            return res
+        res.resolved = str(ref)
+        try:
+            self._judge(ref, use, res)
+        except RegistryError as exc:
+            res.verdict, res.reason = V.UNKNOWN, exc.reason
+        except KdoctorError as exc:
+            res.verdict, res.reason = V.UNKNOWN, str(exc)
+        if self.suggest and res.verdict in (V.EMULATED, V.CRASH, V.UNSUPPORTED):
+            try:
+                newer = find_newer_tag(self.client, ref, self.target)
+            except KdoctorError:
+                newer = None
+            if newer:
+                found = f"use {newer}: it has {self.target}"
+                res.suggestion = f"{found}; otherwise {res.suggestion}" if res.suggestion else found
+        return res
+
+    def _judge(self, ref: Reference, use: ImageUse, res: ImageResult) -> None:
+        m = self.client.manifest(ref)
+        res.digest = m.digest
+        override = Platform.parse(use.platform) if use.platform else None
+        if m.is_index:
+            res.kind = "index"
+            entries = index_entries(m.data)
+            res.platforms = sorted({str(e.platform) for e in entries})
+            if override is not None:
+                # Compose `platform:` pulls that entry: judge it like a single manifest of that platform.
+                chosen, _ = match(entries, override)
+                if chosen is None:
+                    res.verdict = V.UNSUPPORTED
+                    res.reason = f"the compose file asks for {override}, which the index does not have"
+                    res.pull_error = pull_error_text(override)
+                    return
+                self._judge_single(ref, self.client.child(ref, chosen.digest), use, res, chosen.platform)
+                return
+            chosen, exact = match(entries, self.target)
+            if chosen is not None and exact:
+                res.verdict, res.reason = V.NATIVE, f"the index has {chosen.platform}"
+                return
+            if chosen is not None:
+                res.verdict = V.EMULATED
+                res.reason = (
+                    f"the index's only entry a {self.target} node accepts is 32-bit {chosen.platform}; "
+                    "Apple Silicon has no AArch32, so it runs only under 32-bit Arm emulation"
+                )
+                return
+            res.verdict = V.UNSUPPORTED
+            res.pull_error = pull_error_text(self.target)
+            res.reason = (
+                f"the index has no {self.target} entry ({', '.join(res.platforms) or 'no platforms'}): "
+                f"the pull fails with `{res.pull_error.split(' (')[0]}` (ImagePullBackOff), "
+                "even though an emulator could run the amd64 entry"
+            )
+            amd = next((e for e in entries if e.platform.arch == "amd64"), entries[0] if entries else None)
+            if amd is not None:
+                try:
+                    _, ep = self._entry(ref, self.client.child(ref, amd.digest).data, use)
+                    res.entrypoint = ep
+                except RegistryError as exc:
+                    res.entrypoint = V.Entrypoint(note=f"{amd.platform} entry not analysed: {exc.reason}")
+                only_amd = {e.platform.arch for e in entries} == {"amd64"}
+                res.suggestion = (
+                    "rebuild for linux/arm64 (or multi-arch); if this index is one amd64 image plus a provenance "
+                    "attestation, pushing it with `--provenance=false` makes it a single manifest that pulls and runs "
+                    "under emulation"
+                    if only_amd
+                    else f"rebuild for {self.target}"
+                )
+            return
+        res.kind = "manifest"
+        self._judge_single(ref, m, use, res, None)
+
+    def _judge_single(self, ref: Reference, m: Any, use: ImageUse, res: ImageResult, known: Platform | None) -> None:
+        cfg = self._config(ref, m.data)
+        plat = known or normalise(str(cfg.get("os", "")), str(cfg.get("architecture", "")), str(cfg.get("variant", "")))
+        if res.kind == "manifest":
+            res.platforms = [str(plat)]
+        if plat == self.target and use.platform is None:
+            res.verdict, res.reason = V.NATIVE, f"a single {plat} manifest"
+            return
+        if plat.arch == self.target.arch and plat.os == self.target.os:
+            res.verdict, res.reason = V.NATIVE, f"the {plat} variant runs natively"
+            return
+        ep = analyse_entrypoint(
+            self.client, ref, m.data, cfg, command=use.command, args=use.args, cache=self.client.cache, stats=self.walk
+        )
+        res.entrypoint = ep
+        res.verdict, res.reason = V.emulated_verdict(ep, self.emulator, plat.arch)
+        if res.verdict == V.CRASH:
+            res.suggestion = (
+                "use an arm64 or multi-arch image; or rebuild it with Go >= 1.25.4; or run amd64 containers under "
+                "Rosetta (Docker Desktop: Apple Virtualization framework + Rosetta; Colima: --vm-type vz --vz-rosetta)"
+                if "GOAMD64" not in res.reason
+                else "rebuild with GOAMD64=v1, or use an arm64 image"
+            )
+
+    def scan(
+        self,
+        uses: list[ImageUse],
+        *,
+        concurrency: int = 16,
+        progress: Callable[[ImageResult], None] | None = None,
+        budget: float | None = None,
+    ) -> list[ImageResult]:
+        groups: dict[tuple[Any, ...], ImageUse] = {}
+        for u in uses:
+            k = u.key()
+            if k in groups:
+                groups[k].sources.extend(s for s in u.sources if s not in groups[k].sources)
+            else:
+                groups[k] = ImageUse(u.ref, u.command, u.args, u.platform, list(u.sources))
+        results: list[ImageResult] = []
+        pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="image")
+        futures = {pool.submit(self.scan_one, use): use for use in groups.values()}
+        try:
+            for fut in as_completed(futures, timeout=budget):
+                r = fut.result()
+                results.append(r)
+                if progress:
+                    progress(r)
+        except FuturesTimeout:
+            for fut, use in futures.items():
+                if not fut.done():
+                    fut.cancel()
+                    results.append(
+                        ImageResult(
+                            ref=use.ref,
+                            sources=list(use.sources),
+                            verdict=V.UNKNOWN,
+                            reason=f"not resolved within the {budget:g}s time budget",
+                        )
+                    )
+                elif fut.result() not in results:
+                    results.append(fut.result())
+        finally:
+            # Workers still running are bounded by the HTTP timeouts; do not wait for them here.
+            pool.shutdown(wait=budget is None, cancel_futures=True)
+        return results

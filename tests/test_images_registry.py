@@ -260,3 +260,40 @@ def test_hundred_image_directory(images: Images, cache_dir: Path, tmp_path: Path
     assert len(doc["images"]) == 100 and doc["summary"]["unknown"] == 0
     if os.environ.get("KDOCTOR_PRINT_TIMINGS"):
         print(doc["duration_ms"], doc["requests"])
+
+
+def test_diagnose_judges_the_current_clusters_images(images: Images, machine, monkeypatch, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """diagnose's images category: workloads from (fake) kubectl, verdicts from the real registry."""
+    from kdoctor.diagnose import run_checks
+    from kdoctor.facts.gather import gather
+    from kdoctor.runner import SubprocessRunner
+    from tests.conftest import DATA, apple_silicon_env
+
+    machine.install("sysctl", "sw_vers", "docker", "kubectl")
+    apple_silicon_env(monkeypatch)
+    monkeypatch.setenv("FAKE_DOCKER_INFO", str(DATA / "docker" / "info-colima-arm64.json"))
+    machine.write(".colima/default/colima.yaml", (DATA / "colima" / "colima-vz-norosetta.yaml").read_text())
+    kube = machine.root / "kube"
+    kube.mkdir()
+    for name in ("version.json", "nodes.json", "context"):
+        (kube / name).write_text((DATA / "kube" / name).read_text())
+    pods = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": f"p{i}", "namespace": "default"},
+                "spec": {"containers": [{"name": "c", "image": images.ref(tag)}]},
+            }
+            for i, tag in enumerate(("multi", "amd64only", "amd64only-index"))
+        ],
+    }
+    (kube / "pods.json").write_text(json.dumps(pods))
+    monkeypatch.setenv("FAKE_KUBE_DIR", str(kube))
+    facts = gather(SubprocessRunner(), system="Darwin", images_budget=20)
+    assert facts.images is not None and facts.images.platform == "linux/arm64" and facts.images.emulator == "qemu"
+    report = run_checks(facts, only=["KD801"])
+    got = {(f.subject, f.severity.value, f.data.get("verdict")) for f in report.findings}
+    assert got == {(images.ref("amd64only"), "error", "crash"), (images.ref("amd64only-index"), "error", "unsupported")}

@@ -282,6 +282,170 @@ def images(
     raise typer.Exit(outcome.exit_code())
 
 
+UP_EXIT_HELP = (
+    "Exit codes: 0 ready (created, started, updated, or already matching); 1 the cluster did not become ready "
+    "or its nodes are not arm64; 2 bad usage or a malformed profile; 4 an existing cluster differs in something "
+    "that cannot change in place (use --recreate), or consent was refused; 5 preflight failed, nothing changed; "
+    "130 interrupted (re-run to finish)."
+)
+profiles_app = typer.Typer(help="List and show cluster profiles.", no_args_is_help=False, invoke_without_command=True)
+app.add_typer(profiles_app, name="profiles")
+
+
+@profiles_app.callback()
+def profiles_list(ctx: typer.Context) -> None:
+    """List the profiles kdoctor knows (shipped ones, and yours in the user profile directory)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from kdoctor.provision.profile import list_profiles, load_profile, user_profile_dir
+
+    for name, path in list_profiles():
+        try:
+            p = load_profile(str(path))
+            typer.echo(f"{name:<12} {p.provider:<9} {p.description}")
+        except KdoctorError as exc:
+            typer.echo(f"{name:<12} (invalid) {exc}")
+    typer.echo(f"\nYour own profiles go in {user_profile_dir()} (or pass --profile ./file.yaml).")
+
+
+@profiles_app.command("show")
+def profiles_show(
+    name: Annotated[str, typer.Argument(help="Profile name or path to a profile file.")],
+    output: Annotated[Output, typer.Option("--output", "-o", help="text (YAML) or json.")] = Output.text,
+) -> None:
+    """Print the resolved profile (defaults filled in)."""
+    import json as _json
+
+    import yaml
+
+    from kdoctor.provision.profile import load_profile
+
+    spec = load_profile(name).spec()
+    typer.echo(_json.dumps(spec, indent=2) if output is Output.json else yaml.safe_dump(spec, sort_keys=False))
+
+
+def _interactive() -> bool:
+    import os
+
+    return sys.stdin.isatty() and not os.environ.get("CI")
+
+
+def _plan_for(profile_name: str, quiet: bool) -> tuple[object, object]:
+    from kdoctor.provision.plan import make_plan
+    from kdoctor.provision.profile import load_profile
+
+    profile = load_profile(profile_name)
+    facts = gather_facts(quiet=quiet)
+    return make_plan(profile, facts), facts  # type: ignore[arg-type]
+
+
+@app.command(epilog=UP_EXIT_HELP)
+def up(
+    profile: Annotated[
+        str, typer.Option("--profile", "-p", envvar="KDOCTOR_PROFILE", help="Profile name or file.")
+    ] = "dev",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan and the exact commands; change nothing.")
+    ] = False,
+    output: Annotated[Output, typer.Option("--output", "-o", help="text (default) or json.")] = Output.text,
+    recreate: Annotated[
+        bool, typer.Option("--recreate", help="Delete and recreate a cluster whose fixed settings differ (asks first).")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to the --recreate question.")] = False,
+    wait_timeout: Annotated[
+        float, typer.Option("--wait-timeout", min=1, help="Seconds to wait for the API server and nodes.")
+    ] = 300.0,
+) -> None:
+    """Provision (or start, or update) a local cluster from a profile, sized for this machine. Safe to re-run."""
+    from kdoctor.checks._util import apple_silicon
+    from kdoctor.provision.apply import Reconciler
+    from kdoctor.provision.providers import provider_for
+    from kdoctor.provision.render import render_plan, render_result
+    from kdoctor.report.jsonout import dumps
+    from kdoctor.runner import SubprocessRunner
+
+    plan, facts = _plan_for(profile, quiet=output is Output.json)
+    out, err = stdout_console(), stderr_console()
+    if dry_run or not plan.ok:  # type: ignore[attr-defined]
+        if output is Output.json:
+            typer.echo(dumps({**plan.to_json(), "exit_code": 0 if plan.ok else int(ExitCode.PREFLIGHT)}))  # type: ignore[attr-defined]
+        else:
+            render_plan(plan, out)  # type: ignore[arg-type]
+        raise typer.Exit(0 if plan.ok else int(ExitCode.PREFLIGHT))  # type: ignore[attr-defined]
+    runner = SubprocessRunner()
+    quiet = output is Output.json
+    rec = Reconciler(
+        runner=runner,
+        provider=provider_for(plan, runner),  # type: ignore[arg-type]
+        say=(lambda m: None) if quiet else (lambda m: err.print(f"kdoctor: {m}")),
+        progress=(lambda line: None) if quiet else (lambda line: err.print(f"  {line}", markup=False, highlight=False)),
+        confirm=(lambda q: typer.confirm(q, default=False)) if _interactive() else None,
+        apple_silicon=apple_silicon(facts),  # type: ignore[arg-type]
+        wait_timeout=wait_timeout,
+    )
+    import signal
+
+    def _term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _term)
+    try:
+        result = rec.up(plan, recreate=recreate, yes=yes)  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        err.print("kdoctor: interrupted; nothing was deleted. Re-run `kdoctor up` to finish.")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if output is Output.json:
+        typer.echo(dumps(result.to_json()))
+    else:
+        render_result(result, out)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def down(
+    profile: Annotated[
+        str, typer.Option("--profile", "-p", envvar="KDOCTOR_PROFILE", help="Profile name or file.")
+    ] = "dev",
+    delete: Annotated[
+        bool, typer.Option("--delete", help="Delete the cluster instead of stopping it (asks first).")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to the --delete question.")] = False,
+    output: Annotated[Output, typer.Option("--output", "-o", help="text (default) or json.")] = Output.text,
+) -> None:
+    """Stop the profile's cluster; with --delete, delete it (only with consent)."""
+    from kdoctor.provision.apply import Reconciler
+    from kdoctor.provision.plan import make_plan
+    from kdoctor.provision.profile import load_profile
+    from kdoctor.provision.providers import provider_for
+    from kdoctor.report.jsonout import dumps
+    from kdoctor.runner import SubprocessRunner
+
+    plan = make_plan(load_profile(profile), _minimal_facts())
+    runner = SubprocessRunner()
+    err = stderr_console()
+    rec = Reconciler(
+        runner=runner,
+        provider=provider_for(plan, runner),
+        say=lambda m: err.print(f"kdoctor: {m}"),
+        progress=lambda line: err.print(f"  {line}", markup=False, highlight=False),
+        confirm=(lambda q: typer.confirm(q, default=False)) if _interactive() else None,
+    )
+    result = rec.down(plan, delete=delete, yes=yes)
+    if output is Output.json:
+        typer.echo(dumps(result.to_json()))
+    else:
+        typer.echo(result.message)
+    raise typer.Exit(result.exit_code)
+
+
+def _minimal_facts() -> object:
+    from kdoctor.facts.model import Facts
+
+    return Facts()
+
+
 def main() -> None:
     try:
         # Standalone mode: click reports usage errors itself (exit 2) and handles --help/Exit.

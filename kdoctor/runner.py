@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +55,9 @@ class CommandResult:
         return f"`{name} {' '.join(self.argv[1:3])}` exited {self.returncode}: {tail[:200]}"
 
 
+LineSink = Callable[[str], None]
+
+
 class Runner(Protocol):
     def run(
         self,
@@ -65,6 +69,10 @@ class Runner(Protocol):
     ) -> CommandResult: ...
 
     def which(self, name: str) -> str | None: ...
+
+    def stream(
+        self, argv: Sequence[str], *, on_line: LineSink, timeout: float = 600.0, env: Mapping[str, str] | None = None
+    ) -> CommandResult: ...
 
 
 @dataclass
@@ -118,6 +126,53 @@ class SubprocessRunner:
         log.debug("%s exited %d in %.3fs", argv[0], proc.returncode, duration)
         return CommandResult(argv, proc.returncode, proc.stdout, proc.stderr, duration)
 
+    def stream(
+        self, argv: Sequence[str], *, on_line: LineSink, timeout: float = 600.0, env: Mapping[str, str] | None = None
+    ) -> CommandResult:
+        """Run and hand each output line (stdout and stderr merged) to `on_line` as it arrives."""
+        argv = tuple(str(a) for a in argv)
+        exe = argv[0] if os.sep in argv[0] else self.which(argv[0])
+        if exe is None:
+            return CommandResult(argv, NOT_FOUND, "", f"kdoctor: not found: {argv[0]}")
+        full_env = dict(os.environ)
+        if self.path is not None:
+            full_env["PATH"] = self.path
+        full_env.update(env or {})
+        start = time.monotonic()
+        log.debug("streaming %s (timeout %.1fs)", argv, timeout)
+        proc = subprocess.Popen(
+            (exe, *argv[1:]),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            env=full_env,
+        )
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        lines: list[str] = []
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.append(line)
+                on_line(line.rstrip("\n"))
+            proc.wait()
+        finally:
+            timer.cancel()
+            if proc.poll() is None:  # interrupted: do not leave the tool running unattended
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        duration = time.monotonic() - start
+        if duration >= timeout and proc.returncode not in (0, None):
+            return CommandResult(argv, TIMED_OUT, "".join(lines), f"kdoctor: timed out after {timeout:g}s", duration)
+        out = "".join(lines)
+        return CommandResult(argv, proc.returncode, out, out, duration)
+
 
 Handler = Callable[[tuple[str, ...]], CommandResult | None]
 
@@ -150,3 +205,11 @@ class FakeRunner:
         if result is None:
             return CommandResult(argv, NOT_FOUND, "", f"kdoctor: not found: {argv[0]}")
         return result
+
+    def stream(
+        self, argv: Sequence[str], *, on_line: LineSink, timeout: float = 600.0, env: Mapping[str, str] | None = None
+    ) -> CommandResult:
+        res = self.run(argv, timeout=timeout, env=env)
+        for line in res.stdout.splitlines():
+            on_line(line)
+        return res

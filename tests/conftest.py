@@ -85,7 +85,8 @@ def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMac
 
 
 def apple_silicon_env(monkeypatch: pytest.MonkeyPatch, *, translated: bool = False) -> None:
-    """sysctl values an M2 Pro MacBook prints (proc_translated=1 only inside a Rosetta process)."""
+    """sysctl values an M2 Pro MacBook prints (proc_translated=1 only inside a Rosetta process).
+    Install the `uname` fake too for the host to read as Darwin."""
     monkeypatch.setenv("FAKE_SYSCTL_sysctl_proc_translated", "1" if translated else "0")
     monkeypatch.setenv("FAKE_SYSCTL_hw_optional_arm64", "1")
     monkeypatch.setenv("FAKE_SYSCTL_machdep_cpu_brand_string", "Apple M2 Pro")

@@ -91,7 +91,7 @@ def busybox_rootfs_tar() -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         tar.add(busybox, arcname="bin/busybox")
-        for applet in ("sh", "grep", "sleep", "mount", "cat", "ls"):
+        for applet in ("sh", "grep", "sleep", "mount", "cat", "ls", "mkdir", "tee"):
             info = tarfile.TarInfo(f"bin/{applet}")
             info.type, info.linkname = tarfile.SYMTYPE, "busybox"
             tar.addfile(info)
@@ -232,3 +232,26 @@ def with_go_version(binary: bytes, old: str, new: str) -> bytes:
     pos = binary.find(old.encode(), marker)
     assert 0 < pos - marker < 64
     return binary[:pos] + new.encode() + binary[pos + len(old) :]
+
+
+def registry_rootfs_tar() -> bytes:
+    """A registry image from Debian's docker-registry binary and the libc it links (no Docker Hub here)."""
+    exe = shutil.which("docker-registry")
+    if not exe:
+        require_real("docker-registry is not installed (Debian package docker-registry)")
+    out = subprocess.run(["ldd", exe], capture_output=True, text=True, check=True).stdout
+    libs = [p for p in (part.split("=>")[-1].split("(")[0].strip() for part in out.splitlines()) if p.startswith("/")]
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        tar.add(exe, arcname="usr/bin/docker-registry")
+        for lib in libs:
+            tar.add(os.path.realpath(lib), arcname=lib.lstrip("/"))
+        cfg = b"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: :5000\n"
+        info = tarfile.TarInfo("etc/docker/registry/config.yml")
+        info.size = len(cfg)
+        tar.addfile(info, io.BytesIO(cfg))
+        for d in ("var/lib/registry", "tmp"):
+            info = tarfile.TarInfo(d)
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(info)
+    return buf.getvalue()

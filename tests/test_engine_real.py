@@ -108,3 +108,65 @@ def test_unreachable_socket_is_a_finding(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/nothing.sock")
     e = engine.probe_engine(SubprocessRunner())
     assert not e.reachable and e.error
+
+
+def test_registry_wiring_on_the_real_engine(on_engine: Dockerd) -> None:
+    """The local-registry wiring `up` does, against real dockerd: container, network, node config."""
+    from kdoctor.provision.plan import Plan
+    from kdoctor.provision.registry import configure_nodes, ensure_registry
+    from tests.realparts import registry_rootfs_tar
+
+    on_engine.docker(
+        "import",
+        "-c",
+        'CMD ["/usr/bin/docker-registry","serve","/etc/docker/registry/config.yml"]',
+        "-",
+        "kdoctor-test/registry:2",
+        input=registry_rootfs_tar(),
+    )
+    on_engine.docker("network", "create", "kind", check=False)
+    plan = Plan(
+        profile="t",
+        provider="kind",
+        cluster="kdtest",
+        context="kind-kdtest",
+        kubernetes_version=None,
+        node_image=None,
+        cpus=2,
+        memory_mb=2048,
+        disk_mb=None,
+        nodes=1,
+        runtime="containerd",
+        addons=[],
+        registry={
+            "name": "kdtest-registry",
+            "host": "localhost:5011",
+            "port": 5011,
+            "image": "kdoctor-test/registry:2",
+            "in_cluster": "kdtest-registry:5000",
+        },
+        kind_config=None,
+        create=[],
+        vm={},
+    )
+    try:
+        runner = SubprocessRunner()
+        done = ensure_registry(runner, plan)
+        assert done == [
+            "started registry container kdtest-registry on localhost:5011",
+            "connected kdtest-registry to the kind network",
+        ]
+        info = json.loads(on_engine.docker("inspect", "kdtest-registry").stdout)[0]
+        assert info["State"]["Running"] and info["Config"]["Labels"]["dev.kdoctor.role"] == "registry"
+        assert info["HostConfig"]["PortBindings"]["5000/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": "5011"}]
+        assert "kind" in info["NetworkSettings"]["Networks"]
+        assert ensure_registry(runner, plan) == []  # idempotent: nothing to do the second time
+        on_engine.docker("stop", "kdtest-registry")
+        assert ensure_registry(runner, plan) == ["restarted registry container kdtest-registry"]
+        configure_nodes(runner, plan, ["kdtest-control-plane"])
+        hosts = on_engine.docker(
+            "exec", "kdtest-control-plane", "cat", "/etc/containerd/certs.d/localhost:5011/hosts.toml"
+        ).stdout.decode()
+        assert hosts == '[host."http://kdtest-registry:5000"]\n'
+    finally:
+        on_engine.docker("rm", "-f", "kdtest-registry", check=False)

@@ -18,7 +18,11 @@ def _sysctl(runner: Runner, name: str) -> str | None:
 
 
 def probe_host(runner: Runner, *, system: str | None = None, home: Path | None = None) -> HostFacts:
-    system = (system or platform.system()).lower()
+    if system is None:
+        # Asked through the runner (not os.uname) so that a replayed macOS answers like a Mac.
+        res = runner.run(["uname", "-s"], timeout=3)
+        system = res.stdout.strip() if res.ok and res.stdout.strip() else platform.system()
+    system = system.lower()
     machine = platform.machine().lower()
     arch = {"aarch64": "arm64", "amd64": "x86_64"}.get(machine, machine)
     facts = HostFacts(os=system, arch=arch)

@@ -1,0 +1,1 @@
+"""`kdoctor up` / `down` / `profiles`: profiles + facts -> a plan -> the provisioner applies it."""

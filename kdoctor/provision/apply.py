@@ -1,0 +1,197 @@
+"""Reconcile a plan with what exists: create, start, change addons, or stop with a clear diff.
+
+Never deletes a cluster unless the user asked (--recreate, confirmed on a TTY or with --yes). Every
+step is safe to interrupt: a re-run observes what is there and finishes the job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kdoctor.errors import ExitCode
+from kdoctor.provision import kube, registry
+from kdoctor.provision.plan import Plan
+from kdoctor.provision.providers import Observed, Provider
+from kdoctor.runner import Runner
+
+UP_SCHEMA = "kdoctor/up/v1"
+
+
+@dataclass
+class UpResult:
+    action: (
+        str  # created | started | updated | unchanged | recreated | conflict | preflight-failed | refused | not-ready
+    )
+    exit_code: int
+    plan: Plan
+    diff: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
+    message: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": UP_SCHEMA,
+            "action": self.action,
+            "exit_code": self.exit_code,
+            "message": self.message,
+            "diff": self.diff,
+            "steps": self.steps,
+            "plan": self.plan.to_json(),
+        }
+
+
+def diff_immutable(wanted: dict[str, Any], have: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for key, want in wanted.items():
+        if key not in have or have[key] is None or want is None:
+            continue
+        if have[key] != want:
+            out.append({"field": key, "existing": have[key], "wanted": want})
+    return out
+
+
+Confirm = Callable[[str], bool]
+
+
+@dataclass
+class Reconciler:
+    runner: Runner
+    provider: Provider
+    say: Callable[[str], None]
+    progress: Callable[[str], None]
+    confirm: Confirm | None  # None: not interactive
+    apple_silicon: bool = True
+    wait_timeout: float = 300.0
+    sleep: Callable[[float], None] | None = None
+
+    def up(self, plan: Plan, *, recreate: bool = False, yes: bool = False) -> UpResult:
+        if not plan.ok:
+            return UpResult(
+                "preflight-failed",
+                ExitCode.PREFLIGHT,
+                plan,
+                message="the plan cannot work on this machine; nothing was changed",
+            )
+        obs = self.provider.observe(plan)
+        steps: list[str] = []
+        action = "created"
+        if obs.exists:
+            recorded = kube.read_record(self.runner, plan.context) if obs.running else None
+            if recorded and recorded.get("profile_hash") == plan.profile_hash:
+                diff = []  # applied from this very profile: sizes from VM shares may differ, that is fine
+            else:
+                have = {**obs.immutable, **((recorded or {}).get("immutable") or {})}
+                diff = [d for d in diff_immutable(plan.immutable(), have) if d["field"] not in plan.flexible]
+            if diff:
+                if not recreate:
+                    return UpResult(
+                        "conflict",
+                        ExitCode.CONFLICT,
+                        plan,
+                        diff,
+                        message=f"cluster {plan.cluster!r} exists with settings minikube/kind cannot change "
+                        "in place; re-run with --recreate to delete and recreate it",
+                    )
+                if not self._consent(
+                    f"Delete cluster {plan.cluster!r} and create it again from profile {plan.profile!r}?", yes
+                ):
+                    return UpResult(
+                        "refused",
+                        ExitCode.CONFLICT,
+                        plan,
+                        diff,
+                        message="not recreating without consent (pass --yes, or answer the prompt)",
+                    )
+                self.say(f"deleting cluster {plan.cluster} (asked for with --recreate)")
+                self.provider.delete(plan, self.progress)
+                steps.append(f"deleted {plan.cluster}")
+                obs = Observed(exists=False)
+                action = "recreated"
+        if not obs.exists:
+            self.say(f"creating {plan.provider} cluster {plan.cluster}")
+            self.provider.create(plan, self.progress)
+            steps.append(f"created {plan.cluster}")
+        elif not obs.running:
+            self.say(f"starting stopped cluster {plan.cluster}")
+            self.provider.start(plan, obs, self.progress)
+            steps.append(f"started {plan.cluster}")
+            action = "started"
+        else:
+            action = "unchanged"
+        if obs.exists and plan.provider == "minikube":
+            previous = set((kube.read_record(self.runner, plan.context) or {}).get("addons") or [])
+            for addon in sorted(set(plan.addons) - obs.addons):
+                self.provider.enable_addon(plan, addon, True)
+                steps.append(f"enabled addon {addon}")
+            for addon in sorted((previous - set(plan.addons)) & obs.addons):
+                self.provider.enable_addon(plan, addon, False)  # only addons a profile turned on earlier
+                steps.append(f"disabled addon {addon}")
+            if action == "unchanged" and any(s.startswith(("enabled", "disabled")) for s in steps):
+                action = "updated"
+        if plan.registry:
+            steps += registry.ensure_registry(self.runner, plan)
+        ok, why, items = kube.wait_ready(
+            self.runner, plan.context, timeout=self.wait_timeout, **({"sleep": self.sleep} if self.sleep else {})
+        )
+        if not ok:
+            return UpResult(
+                "not-ready",
+                ExitCode.FINDINGS,
+                plan,
+                steps=steps,
+                message=f"the cluster did not become ready within {self.wait_timeout:g}s: {why}",
+            )
+        if plan.registry:
+            registry.configure_nodes(self.runner, plan, list(kube.node_archs(items)))
+            registry.advertise(self.runner, plan)
+        archs = kube.node_archs(items)
+        record = {"profile_hash": plan.profile_hash, "immutable": plan.immutable(), "addons": plan.addons}
+        if not kube.record_plan(self.runner, plan.context, record, plan.spec):
+            steps.append("could not record the applied profile in the cluster (kube-public/kdoctor-profile)")
+        if self.apple_silicon and any(a != "arm64" for a in archs.values()):
+            bad = ", ".join(f"{n}={a}" for n, a in archs.items() if a != "arm64")
+            return UpResult(
+                action,
+                ExitCode.FINDINGS,
+                plan,
+                steps=steps,
+                message=f"the cluster is up but its nodes are not arm64 ({bad}): everything is emulated",
+            )
+        verb = {
+            "created": "created and ready",
+            "recreated": "recreated and ready",
+            "started": "started and ready",
+            "updated": "updated and ready",
+            "unchanged": "already up and matching the profile",
+        }[action]
+        return UpResult(
+            action, ExitCode.OK, plan, steps=steps, message=f"cluster {plan.cluster} {verb} (context {plan.context})"
+        )
+
+    def _consent(self, question: str, yes: bool) -> bool:
+        if yes:
+            return True
+        if self.confirm is None:
+            return False
+        return self.confirm(question)
+
+    def down(self, plan: Plan, *, delete: bool, yes: bool) -> UpResult:
+        obs = self.provider.observe(plan)
+        if not obs.exists:
+            return UpResult("absent", ExitCode.OK, plan, message=f"no cluster named {plan.cluster!r}: nothing to do")
+        if delete:
+            if not self._consent(f"Delete cluster {plan.cluster!r}? Everything in it is lost.", yes):
+                return UpResult(
+                    "refused",
+                    ExitCode.CONFLICT,
+                    plan,
+                    message="not deleting without consent (pass --yes, or answer the prompt)",
+                )
+            self.provider.delete(plan, self.progress)
+            return UpResult("deleted", ExitCode.OK, plan, message=f"deleted cluster {plan.cluster}")
+        if not obs.running:
+            return UpResult("stopped", ExitCode.OK, plan, message=f"cluster {plan.cluster} is already stopped")
+        self.provider.stop(plan, obs)
+        return UpResult("stopped", ExitCode.OK, plan, message=f"stopped cluster {plan.cluster}")

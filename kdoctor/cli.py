@@ -446,6 +446,81 @@ def _minimal_facts() -> object:
     return Facts()
 
 
+WHY_EXIT_HELP = (
+    "Exit codes: 0 the failure was explained (or nothing is failing); 1 the pod is failing and no known "
+    "signature matched (or a --log matched nothing); 2 bad usage; 3 the pod's facts could not be gathered."
+)
+
+
+@app.command(epilog=WHY_EXIT_HELP)
+def why(
+    pod: Annotated[str | None, typer.Argument(help="The failing pod's name.")] = None,
+    namespace: Annotated[str, typer.Option("--namespace", "-n", help="The pod's namespace.")] = "default",
+    context: Annotated[str | None, typer.Option("--context", help="Kube context (default: current).")] = None,
+    log: Annotated[str | None, typer.Option("--log", help="Explain a log file alone (- for stdin).")] = None,
+    emulator: Annotated[
+        EmulatorChoice, typer.Option("--emulator", help="Emulator on the node; auto detects it.")
+    ] = EmulatorChoice.auto,
+    output: Annotated[Output, typer.Option("--output", "-o", help="text (default) or json.")] = Output.text,
+    insecure_registry: Annotated[
+        list[str] | None, typer.Option("--insecure-registry", help="Plain-HTTP registry (repeatable).")
+    ] = None,
+) -> None:
+    """Explain a failing pod in one step: the crash or pull signature, tied back to its image."""
+    from kdoctor.errors import UsageError
+    from kdoctor.report.jsonout import dumps
+    from kdoctor.why.explain import explain_log
+    from kdoctor.why.render import render
+
+    if (pod is None) == (log is None):
+        raise UsageError("give a pod name, or --log FILE (- for stdin)")
+    if log is not None:
+        try:
+            text = sys.stdin.read() if log == "-" else open(log, encoding="utf-8", errors="replace").read()  # noqa: SIM115
+        except OSError as exc:
+            raise UsageError(f"{log}: cannot read: {exc.strerror}") from None
+        answer = explain_log(text)
+    else:
+        answer = _why_pod(pod, namespace, context, emulator.value, set(insecure_registry or ()))  # type: ignore[arg-type]
+    if output is Output.json:
+        typer.echo(dumps(answer.to_json()))
+    else:
+        render(answer, stdout_console())
+    raise typer.Exit(answer.exit_code())
+
+
+def _why_pod(pod: str, namespace: str, context: str | None, emulator: str, insecure: set[str]) -> object:
+    from kdoctor.images.cache import Cache
+    from kdoctor.images.command import detect_platform_and_emulator
+    from kdoctor.images.registry import RegistryClient
+    from kdoctor.images.scan import ImageUse, Scanner
+    from kdoctor.runner import SubprocessRunner
+    from kdoctor.why.explain import explain_pod
+    from kdoctor.why.gather import GatherError, gather_pod
+
+    runner = SubprocessRunner()
+    try:
+        facts = gather_pod(runner, pod, namespace, context)
+    except GatherError as exc:
+        typer.echo(f"kdoctor: cannot explain {namespace}/{pod}: {exc}", err=True)
+        raise typer.Exit(int(ExitCode.INCOMPLETE)) from None
+    arch = facts.node_arch or None
+    target, emu, _ = detect_platform_and_emulator(
+        runner, want_platform=f"linux/{arch}" if arch else None, want_emulator=emulator, node_arch=arch
+    )
+    failing = [c for c in facts.containers if c.failing]
+    images = {}
+    if failing:
+        client = RegistryClient(runner=runner, cache=Cache(), insecure=insecure, timeout=8, retries=1)
+        try:
+            scanner = Scanner(client, target, emu, suggest=True)
+            for c in failing:
+                images[c.name] = scanner.scan_one(ImageUse(c.image, c.command, c.args))
+        finally:
+            client.close()
+    return explain_pod(facts, images, emu)
+
+
 def main() -> None:
     try:
         # Standalone mode: click reports usage errors itself (exit 2) and handles --help/Exit.

@@ -155,7 +155,8 @@ def test_image_pull_backoff_on_an_amd64_only_index(cluster: Path, images: Images
         cluster,
         pod_doc("legacy", [{"name": "legacy", "image": img}], [status]),
         events=[
-            f'Failed: Failed to pull image "{img}": no matching manifest for linux/arm64/v8 in the manifest list entries'
+            f'Failed: Failed to pull image "{img}": '
+            "no matching manifest for linux/arm64/v8 in the manifest list entries"
         ],
     )
     code, doc, _ = why("legacy", "--emulator", "qemu")

@@ -154,10 +154,7 @@ def failing_pods(facts: Facts, c: Ctx) -> Iterator[Finding]:
             + (f" (container {p.container}, image {p.image})" if p.container else ""),
             subject=f"{p.namespace}/{p.name}",
             severity=Severity.WARNING,
-            commands=(
-                f"kubectl describe pod {p.name} -n {p.namespace}",
-                f"kubectl logs {p.name} -n {p.namespace} --previous",
-            ),
+            commands=(f"kdoctor why {p.name} -n {p.namespace}",),
             data=p.model_dump(),
         )
     if not k.failing_pods:

@@ -1,3 +1,3 @@
-from kdoctor.cli import main
+from kdoctor.entry import main
 
 main()

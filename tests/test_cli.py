@@ -117,3 +117,14 @@ def test_facts_then_diagnose_on_a_fake_mac(machine: FakeMachine, monkeypatch: py
     # platform.system() is Linux here, so the host is not a Mac; the colima.yaml still decides emulation.
     assert by_id["KD401"]["severity"] == "warning" and "colima.yaml" in by_id["KD401"]["message"]
     assert by_id["KD202"]["severity"] == "warning"  # minikube/kind not installed on this fake
+
+
+def test_benchmarks_quick_mode_still_runs() -> None:
+    """CI proves the benchmark harness works (tiny sizes); the figures themselves are in README."""
+    from tests.conftest import REPO
+
+    res = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--only", "1",
+                          "--only", "4", "--only", "5"], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "| 1. lookup cold, kdoctor" in res.stdout and "| 4. diagnose" in res.stdout
+    assert "| 5. kdoctor --version" in res.stdout

@@ -76,25 +76,22 @@ def emulator_from_binfmt(entries: list[BinfmtEntry]) -> str:
 
 def read_node_binfmt(runner: Runner) -> tuple[str | None, list[BinfmtEntry] | None, str | None]:
     """(container, entries, why-not). Reads through a running node container; pulls nothing."""
-    # Repeated label filters are ANDed by docker, so ask once per label.
-    for label in NODE_LABELS:
-        ps = run_docker(
-            runner, ["ps", "--filter", f"label={label}", "--filter", "status=running", "--format", "{{json .}}"]
-        )
-        if not ps.ok:
-            return None, None, ps.why()
-        for line in ps.stdout.splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            name = str(row.get("Names") or row.get("ID") or "")
-            if not name:
-                continue
-            res = run_docker(runner, ["exec", name, "grep", "-rH", "", BINFMT_DIR + "/"], timeout=8)
-            if res.stdout.strip():
-                return name, parse_binfmt_grep(res.stdout), None
-            return name, None, f"binfmt_misc is not readable in {name}: {res.why()}"
+    ps = run_docker(runner, ["ps", "--filter", "status=running", "--format", "{{json .}}"])
+    if not ps.ok:
+        return None, None, ps.why()
+    for line in ps.stdout.splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        labels = {kv.split("=", 1)[0] for kv in str(row.get("Labels", "")).split(",") if "=" in kv}
+        name = str(row.get("Names") or row.get("ID") or "")
+        if not name or not labels & set(NODE_LABELS):
+            continue
+        res = run_docker(runner, ["exec", name, "grep", "-rH", "", BINFMT_DIR + "/"], timeout=8)
+        if res.stdout.strip():
+            return name, parse_binfmt_grep(res.stdout), None
+        return name, None, f"binfmt_misc is not readable in {name}: {res.why()}"
     return None, None, "no kind or minikube node container is running"
 
 

@@ -166,8 +166,14 @@ def read_colima_config(home: Path, engine_name: str | None) -> ColimaConfig | No
 
 
 def probe_engine(runner: Runner, *, home: Path | None = None, timeout: float = 8.0) -> EngineFacts:
+    from concurrent.futures import ThreadPoolExecutor
+
     home = home or Path.home()
-    res = run_docker(runner, ["system", "info", "--format", "{{json .}}"], timeout=timeout)
+    with ThreadPoolExecutor(2) as pool:
+        # The platform name ("Docker Desktop 4.43.2 (…)") is only in `docker version`; ask at once.
+        ver_f = pool.submit(run_docker, runner, ["version", "--format", "{{json .Server.Platform.Name}}"], timeout)
+        res = run_docker(runner, ["system", "info", "--format", "{{json .}}"], timeout=timeout)
+        ver = ver_f.result()
     facts: EngineFacts
     if res.not_found or res.timed_out:
         facts = EngineFacts(reachable=False, error=res.why())
@@ -191,10 +197,7 @@ def probe_engine(runner: Runner, *, home: Path | None = None, timeout: float = 8
     facts.docker_desktop = read_docker_desktop_settings(home)
     if facts.product == "colima" or not facts.reachable:
         facts.colima = read_colima_config(home, facts.name)
-    if facts.product == "docker-desktop":
-        # "Docker Desktop 4.33.0 (160616)" sits in the server's platform name, when the CLI shows it.
-        ver = run_docker(runner, ["version", "--format", "{{json .Server.Platform.Name}}"], timeout=timeout)
-        if ver.ok:
-            m = re.search(r"Docker Desktop (\d+\.\d+\.\d+)", ver.stdout)
-            facts.product_version = m.group(1) if m else None
+    if facts.product == "docker-desktop" and ver.ok:
+        m = re.search(r"Docker Desktop (\d+\.\d+\.\d+)", ver.stdout)
+        facts.product_version = m.group(1) if m else None
     return facts

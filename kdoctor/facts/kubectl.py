@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any
 
@@ -66,10 +65,16 @@ def failing_pods(data: dict[str, Any]) -> list[PodProblem]:
 
 
 def probe_kubectl(runner: Runner, *, timeout: float = 6.0) -> KubectlFacts:
+    from concurrent.futures import ThreadPoolExecutor
+
     facts = KubectlFacts()
-    ctx = runner.run(["kubectl", "config", "current-context"], timeout=timeout)
+    version_argv = ["kubectl", "version", "-o", "json", f"--request-timeout={REQUEST_TIMEOUT}"]
+    # Independent questions go out together: a slow API server costs one timeout, not three.
+    with ThreadPoolExecutor(2) as pool:
+        ctx_f = pool.submit(runner.run, ["kubectl", "config", "current-context"], timeout=timeout)
+        ver_f = pool.submit(runner.run, version_argv, timeout=timeout)
+        ctx, ver = ctx_f.result(), ver_f.result()
     facts.current_context = ctx.stdout.strip() or None if ctx.ok else None
-    ver = runner.run(["kubectl", "version", "-o", "json", f"--request-timeout={REQUEST_TIMEOUT}"], timeout=timeout)
     try:
         data = json.loads(ver.stdout) if ver.stdout.strip() else {}
     except json.JSONDecodeError:
@@ -78,29 +83,24 @@ def probe_kubectl(runner: Runner, *, timeout: float = 6.0) -> KubectlFacts:
         data = {}
     facts.client_version = (data.get("clientVersion") or {}).get("gitVersion")
     server = (data.get("serverVersion") or {}).get("gitVersion")
-    if server:
-        facts.server_reachable = True
-        facts.server_version = server
-    else:
+    if not server:
         lines = [ln for ln in ver.stderr.strip().splitlines() if ln.strip()]
-        facts.server_error = (
-            (lines[-1][:300] if lines else ver.why()) if facts.current_context else "no current context"
-        )
+        reason = lines[-1][:300] if lines else ver.why()
+        facts.server_error = reason if facts.current_context else "no current context"
         return facts
-    nodes = runner.run(
-        ["kubectl", "get", "nodes", "-o", "json", f"--request-timeout={REQUEST_TIMEOUT}"], timeout=timeout
+    facts.server_reachable = True
+    facts.server_version = server
+    res = runner.run(
+        ["kubectl", "get", "nodes,pods", "-A", "-o", "json", f"--request-timeout={REQUEST_TIMEOUT}"], timeout=timeout
     )
-    if nodes.ok:
+    if res.ok:
         try:
-            facts.nodes = _nodes(json.loads(nodes.stdout))
+            doc = json.loads(res.stdout)
+            items = doc.get("items") or []
+            facts.nodes = _nodes({"items": [i for i in items if i.get("kind") == "Node"]})
+            facts.failing_pods = failing_pods({"items": [i for i in items if i.get("kind") == "Pod"]})
         except (json.JSONDecodeError, AttributeError, TypeError):
-            facts.server_error = "`kubectl get nodes -o json` printed unparseable output"
-    pods = runner.run(
-        ["kubectl", "get", "pods", "-A", "-o", "json", f"--request-timeout={REQUEST_TIMEOUT}"], timeout=timeout
-    )
-    if pods.ok:
-        with contextlib.suppress(json.JSONDecodeError, AttributeError, TypeError):
-            facts.failing_pods = failing_pods(json.loads(pods.stdout))
+            facts.server_error = "`kubectl get nodes,pods -o json` printed unparseable output"
     return facts
 
 

@@ -14,7 +14,8 @@ def log_call(tool: str) -> None:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"tool": tool, "argv": sys.argv[1:]}) + "\n")
     delay = float(os.environ.get("FAKE_DELAY", "0") or 0)
-    if delay:
+    delayed = os.environ.get("FAKE_DELAY_TOOLS")  # default: every fake
+    if delay and (not delayed or tool in delayed.split(",")):
         time.sleep(delay)
     hang = os.environ.get("FAKE_HANG", "")
     if tool in hang.split(","):

@@ -123,8 +123,12 @@ def test_benchmarks_quick_mode_still_runs() -> None:
     """CI proves the benchmark harness works (tiny sizes); the figures themselves are in README."""
     from tests.conftest import REPO
 
-    res = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--only", "1",
-                          "--only", "4", "--only", "5"], capture_output=True, text=True, timeout=600)
+    res = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--only", "1", "--only", "4", "--only", "5"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert "| 1. lookup cold, kdoctor" in res.stdout and "| 4. diagnose" in res.stdout
     assert "| 5. kdoctor --version" in res.stdout

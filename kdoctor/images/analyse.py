@@ -112,7 +112,7 @@ def analyse_entrypoint(
             ep.note = f"{found.path} is a script run by {interp}"
             program = interp
     except (RegistryError, LayerError) as exc:
-        ep.kind, ep.note = "indeterminate", f"layers could not be read: {getattr(exc, 'reason', exc)}"
+        ep.kind, ep.note = "unreadable", f"its layers could not be read: {getattr(exc, 'reason', exc)}"
         return ep  # not cached: a transient failure
     if config_digest:
         cache.put_json("analysis", key, {"entrypoint": ep.__dict__})

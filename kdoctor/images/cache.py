@@ -2,7 +2,7 @@
 
 Layout under platformdirs' user cache dir (or $KDOCTOR_CACHE_DIR):
   blobs/sha256/<hex>        manifests and configs, verified again on read
-  tags/<sha256 of ref>.json {"digest", "media_type", "checked"}
+  tags.json                 {ref: {"digest", "media_type", "checked"}}
   analysis/<sha256 of key>.json  entrypoint analyses, keyed by config digest + argv
 """
 
@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,8 @@ def default_cache_dir() -> Path:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
@@ -44,6 +46,9 @@ class Cache:
     def __init__(self, root: Path | None = None, *, enabled: bool = True):
         self.root = root or default_cache_dir()
         self.enabled = enabled
+        self._lock = threading.Lock()
+        self._tag_notes: dict[str, dict[str, Any]] | None = None
+        self._dirty = False
 
     def _blob_path(self, digest: str) -> Path | None:
         algo, _, hexd = digest.partition(":")
@@ -90,8 +95,35 @@ class Cache:
         with contextlib.suppress(OSError):
             _atomic_write(self._key_path(kind, key), json.dumps({**doc, "key": key}).encode())
 
+    # Tag notes live in one file, read once and written once per run: per-tag files cost more than the
+    # registry round trip on a cold run. Two runs writing at once lose some notes; that only costs a GET.
+    def _tags(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            if self._tag_notes is None:
+                self._tag_notes = {}
+                if self.enabled:
+                    try:
+                        data = json.loads((self.root / "tags.json").read_text(encoding="utf-8"))
+                        if isinstance(data, dict):
+                            self._tag_notes = {k: v for k, v in data.items() if isinstance(v, dict)}
+                    except (OSError, ValueError, UnicodeDecodeError):
+                        pass
+            return self._tag_notes
+
     def get_tag(self, ref: str) -> dict[str, Any] | None:
-        return self.get_json("tags", ref)
+        return self._tags().get(ref)
 
     def put_tag(self, ref: str, digest: str, media_type: str) -> None:
-        self.put_json("tags", ref, {"digest": digest, "media_type": media_type, "checked": time.time()})
+        notes = self._tags()
+        with self._lock:
+            notes[ref] = {"digest": digest, "media_type": media_type, "checked": time.time()}
+            self._dirty = True
+
+    def flush(self) -> None:
+        """Write the tag notes (called once at the end of a scan)."""
+        with self._lock:
+            if not self.enabled or not self._dirty or self._tag_notes is None:
+                return
+            with contextlib.suppress(OSError):
+                _atomic_write(self.root / "tags.json", json.dumps(self._tag_notes).encode())
+            self._dirty = False

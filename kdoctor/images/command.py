@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from kdoctor import __version__
 from kdoctor.errors import ExitCode, UsageError
@@ -18,6 +14,9 @@ from kdoctor.images.platforms import Platform
 from kdoctor.images.registry import RegistryClient
 from kdoctor.images.scan import ImageResult, ImageUse, Scanner
 from kdoctor.runner import Runner
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 IMAGES_SCHEMA = "kdoctor/images/v1"
 STYLE = {V.NATIVE: "green", V.EMULATED: "yellow", V.CRASH: "bold red", V.UNSUPPORTED: "red", V.UNKNOWN: "magenta"}
@@ -139,6 +138,9 @@ def run_scan(
 
 
 def render(outcome: ScanOutcome, console: Console, *, verbose: bool = False) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(title=f"Images for {outcome.platform} (emulator: {outcome.emulator})", title_justify="left")
     for col in ("image", "platforms", "verdict", "Go", "why / fix"):
         table.add_column(col, overflow="fold")

@@ -195,7 +195,7 @@ def find_file(
     opener: Opener,
     *,
     file_cap: int = 256 << 20,
-    layer_cap: int = 8 << 30,
+    layer_cap: int = 4 << 30,
     stats: WalkStats | None = None,
 ) -> tuple[FileFound | None, str]:
     """Find the first of `candidates` (absolute paths, PATH order) that exists; (found, note)."""

@@ -40,9 +40,10 @@ T = TypeVar("T")
 class RegistryError(KdoctorError):
     """A registry request that failed; `reason` is short, user-facing and free of secrets."""
 
-    def __init__(self, reason: str, *, status: int | None = None):
+    def __init__(self, reason: str, *, status: int | None = None, retryable: bool = False):
         self.reason = reason
         self.status = status
+        self.retryable = retryable
         super().__init__(reason)
 
 
@@ -91,6 +92,7 @@ class RegistryClient:
         self.insecure = set(insecure or ())
         self.retries = retries
         self.max_age = max_age
+        self.body_timeout = timeout * 3
         self.stats = Stats()
         self.config = docker_config if docker_config is not None else auth.DockerConfig.load()
         self._tokens = auth.TokenCache()
@@ -108,6 +110,7 @@ class RegistryClient:
         )
 
     def close(self) -> None:
+        self.cache.flush()
         self._http.close()
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -292,20 +295,37 @@ class RegistryClient:
             return RegistryError(f"429 rate limited by {ref.registry}", status=code)
         return RegistryError(f"{code} from {ref.registry}" + (f" ({detail})" if detail else ""), status=code)
 
-    @staticmethod
-    def _read_capped(resp: httpx.Response, cap: int, what: str) -> bytes:
+    def _read_capped(self, resp: httpx.Response, cap: int, what: str) -> bytes:
         declared = resp.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise RegistryError(f"{what} is {declared} bytes, over the {cap}-byte cap")
         buf = bytearray()
+        # A per-read timeout does not stop a server that trickles one byte at a time: bound the whole body.
+        deadline = time.monotonic() + self.body_timeout
         try:
             for chunk in resp.iter_bytes():
                 buf += chunk
                 if len(buf) > cap:
                     raise RegistryError(f"{what} is over the {cap}-byte cap")
+                if time.monotonic() > deadline:
+                    raise RegistryError(f"the {what} arrived too slowly (over {self.body_timeout:g}s)")
         except httpx.HTTPError as exc:
-            raise RegistryError(f"connection broke while reading the {what} ({type(exc).__name__})") from None
+            raise RegistryError(
+                f"connection broke while reading the {what} ({type(exc).__name__})", retryable=True
+            ) from None
         return bytes(buf)
+
+    def _retrying(self, fn: Callable[[], T]) -> T:
+        """Re-run a whole idempotent fetch when the body broke off mid-way (bounded, with backoff)."""
+        attempt = 0
+        while True:
+            try:
+                return fn()
+            except RegistryError as exc:
+                if not exc.retryable or attempt >= self.retries:
+                    raise
+                attempt += 1
+                time.sleep(min(4.0, 0.2 * 2**attempt) * (0.5 + random.random()))
 
     # -- API ---------------------------------------------------------------------------------
     def _parse_manifest(self, raw: bytes, digest: str, content_type: str) -> Manifest:
@@ -326,6 +346,9 @@ class RegistryClient:
         return Manifest(digest, mt, raw, data)
 
     def _get_manifest(self, ref: Reference, reference: str, expect: str | None) -> Manifest:
+        return self._retrying(lambda: self._get_manifest_once(ref, reference, expect))
+
+    def _get_manifest_once(self, ref: Reference, reference: str, expect: str | None) -> Manifest:
         with self._request("GET", ref, f"manifests/{reference}", "manifest", headers={"Accept": ACCEPT}) as resp:
             raw = self._read_capped(resp, MAX_MANIFEST, "manifest")
             header = resp.headers.get("docker-content-digest")
@@ -401,12 +424,15 @@ class RegistryClient:
         cached = self.cache.get_blob(digest)
         if cached is not None:
             return cached
-        with self._request("GET", ref, f"blobs/{digest}", "blob") as resp:
-            data = self._read_capped(resp, cap, "blob")
+        data = self._retrying(lambda: self._blob_once(ref, digest, cap))
         if digest.startswith("sha256:") and _digest_of(data) != digest:
             raise RegistryError(f"blob bytes do not match digest {digest}: refusing it")
         self.cache.put_blob(digest, data)
         return data
+
+    def _blob_once(self, ref: Reference, digest: str, cap: int) -> bytes:
+        with self._request("GET", ref, f"blobs/{digest}", "blob") as resp:
+            return self._read_capped(resp, cap, "blob")
 
     @contextmanager
     def blob_stream(self, ref: Reference, digest: str) -> Iterator[Iterator[bytes]]:

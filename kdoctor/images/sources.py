@@ -90,9 +90,19 @@ def uses_from_object(doc: Any, where: str) -> Iterator[ImageUse]:
             )
 
 
+# libyaml's parser when PyYAML was built with it: the pure-Python one dominates large manifest sets.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _load_all(text: str, where: str) -> list[Any]:
+    if text.lstrip()[:1] in ("{", "["):  # `kubectl get -o json` output and other JSON: parse it as JSON
+        try:
+            doc = json.loads(text)
+            return [doc] if doc is not None else []
+        except json.JSONDecodeError:
+            pass
     try:
-        return [d for d in yaml.safe_load_all(text) if d is not None]
+        return [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

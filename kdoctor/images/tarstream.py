@@ -10,87 +10,129 @@ import hashlib
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any
 
 from kdoctor.errors import KdoctorError
 
 BLOCK = 512
 MAX_META = 1 << 20  # longest GNU/PAX header kdoctor will read
+# Real layers compress a few times over; gzip tops out near 1000:1 on zeros. Past this floor, a stream
+# that expands more than this ratio is treated as a bomb rather than decompressed for minutes.
+BOMB_FLOOR = 256 << 20
+BOMB_RATIO = 200
 
 
 class LayerError(KdoctorError):
     """A layer that cannot be read: truncated, not a tar, over a size cap, or a digest mismatch."""
 
 
-class ByteSource(Protocol):
-    def read(self, n: int) -> bytes: ...
+class _Raw:
+    """A file-like view of the compressed chunks that hashes and counts what is consumed."""
+
+    def __init__(self, chunks: Iterator[bytes], hasher: Any):
+        self._chunks = chunks
+        self._buf = b""
+        self.eof = False
+        self.count = 0
+        self._hash = hasher
+
+    def read(self, n: int = -1) -> bytes:
+        while not self.eof and (n < 0 or len(self._buf) < n):
+            try:
+                chunk = next(self._chunks)
+            except StopIteration:
+                self.eof = True
+                break
+            self.count += len(chunk)
+            if self._hash is not None:
+                self._hash.update(chunk)
+            self._buf += chunk
+        if n < 0:
+            out, self._buf = self._buf, b""
+        else:
+            out, self._buf = self._buf[:n], self._buf[n:]
+        return out
+
+
+OUT_STEP = 1 << 20  # decompressed bytes produced per step: memory stays flat whatever the ratio
+IN_STEP = 64 << 10
 
 
 class Decompressor:
-    """Pull compressed chunks, hash them, and hand out decompressed bytes, capping the total."""
+    """Pull compressed chunks, hash them, and hand out decompressed bytes, capping size and ratio."""
 
     def __init__(self, chunks: Iterator[bytes], compression: str, *, max_bytes: int, expect_digest: str | None = None):
-        self._chunks = chunks
         self._buf = bytearray()
         self._pos = 0
         self._eof = False
         self._max = max_bytes
         self.produced = 0
-        self.compressed = 0
-        self._hash = hashlib.sha256() if expect_digest and expect_digest.startswith("sha256:") else None
         self._expect = expect_digest
         self._kind = compression
-        if compression == "gzip":
-            self._d: object = zlib.decompressobj(wbits=47)  # gzip or zlib header, auto-detected
-        elif compression == "zstd":
+        hasher = hashlib.sha256() if expect_digest and expect_digest.startswith("sha256:") else None
+        self._raw = _Raw(chunks, hasher)
+        self._hasher = hasher
+        self._zlib: Any = zlib.decompressobj(wbits=47) if compression == "gzip" else None  # gzip or zlib header
+        self._zstd: Any = None
+        if compression == "zstd":
             import zstandard
 
-            self._d = zstandard.ZstdDecompressor().decompressobj()
-        else:
-            self._d = None
+            self._zstd = zstandard.ZstdDecompressor().stream_reader(self._raw, read_size=IN_STEP)
 
-    def _decompress(self, chunk: bytes) -> bytes:
-        if self._d is None:
-            return chunk
+    @property
+    def compressed(self) -> int:
+        return self._raw.count
+
+    def _step(self) -> bytes | None:
+        """The next piece of decompressed output (at most OUT_STEP), or None at the end."""
         try:
             if self._kind == "gzip":
-                d: zlib._Decompress = self._d  # type: ignore[assignment]
-                out = d.decompress(chunk, self._max - self.produced + 1)
-                while d.unconsumed_tail and len(out) <= self._max - self.produced:
-                    out += d.decompress(d.unconsumed_tail, self._max - self.produced + 1 - len(out))
+                d = self._zlib
+                if d.unconsumed_tail:
+                    return d.decompress(d.unconsumed_tail, OUT_STEP)
                 if d.eof and d.unused_data:  # concatenated gzip members
                     rest = d.unused_data
-                    self._d = zlib.decompressobj(wbits=47)
-                    out += self._decompress(rest)
-                return out
-            return self._d.decompress(chunk)  # type: ignore[attr-defined]
+                    self._zlib = d = zlib.decompressobj(wbits=47)
+                    return d.decompress(rest, OUT_STEP)
+                data = self._raw.read(IN_STEP)
+                if not data:
+                    return None
+                return d.decompress(data, OUT_STEP)
+            if self._kind == "zstd":
+                data = self._zstd.read(OUT_STEP)
+                return data or None
+            data = self._raw.read(OUT_STEP)
+            return data or None
         except zlib.error as exc:
             raise LayerError(f"corrupt gzip stream: {exc}") from None
+        except LayerError:
+            raise
+        except KdoctorError:
+            raise
         except Exception as exc:  # zstandard.ZstdError and friends
             raise LayerError(f"corrupt {self._kind} stream: {exc}") from None
 
     def _fill(self, need: int) -> None:
         while len(self._buf) - self._pos < need and not self._eof:
-            try:
-                chunk = next(self._chunks)
-            except StopIteration:
+            out = self._step()
+            if out is None:
                 self._eof = True
                 self._verify()
                 break
-            self.compressed += len(chunk)
-            if self._hash is not None:
-                self._hash.update(chunk)
-            out = self._decompress(chunk)
             self.produced += len(out)
             if self.produced > self._max:
                 raise LayerError(f"layer decompresses to more than {self._max} bytes (a decompression bomb?)")
+            if self.produced > BOMB_FLOOR and self.produced > BOMB_RATIO * max(1, self.compressed):
+                raise LayerError(
+                    f"layer expands more than {BOMB_RATIO}:1 past {BOMB_FLOOR >> 20} MiB (a decompression bomb?)"
+                )
             if self._pos:
                 del self._buf[: self._pos]
                 self._pos = 0
             self._buf += out
 
     def _verify(self) -> None:
-        if self._hash is not None and self._expect and f"sha256:{self._hash.hexdigest()}" != self._expect:
+        if self._hasher is not None and self._expect and f"sha256:{self._hasher.hexdigest()}" != self._expect:
             raise LayerError(f"layer content does not match its digest {self._expect}")
 
     def read(self, n: int) -> bytes:

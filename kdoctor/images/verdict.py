@@ -21,7 +21,7 @@ class Entrypoint:
 
     argv: list[str] = field(default_factory=list)
     path: str | None = None  # resolved path in the image
-    kind: str | None = None  # "elf", "script", "missing", "indeterminate"
+    kind: str | None = None  # "elf", "script", "missing", "indeterminate", "unreadable" (registry/layer error)
     machine: str | None = None  # ELF machine: amd64, arm64...
     static: bool | None = None
     go_version: str | None = None
@@ -54,6 +54,11 @@ def emulated_verdict(ep: Entrypoint | None, emulator: str, arch: str) -> tuple[s
     if emulator == "none":
         return UNSUPPORTED, f"a {arch} image on this node needs an emulator and none is registered: `exec format error`"
     where = {"qemu": "QEMU", "rosetta": "Rosetta"}.get(emulator, "an emulator (which one kdoctor could not tell)")
+    if ep is not None and ep.kind == "unreadable":
+        return (
+            UNKNOWN,
+            f"a {arch}-only image that would run under {where}; whether its entrypoint crashes is unknown: {ep.note}",
+        )
     if ep is None or ep.kind in (None, "missing", "indeterminate"):
         note = f" ({ep.note})" if ep and ep.note else ""
         return EMULATED, f"a {arch}-only image: it runs under {where}, slowly; its entrypoint was not analysed{note}"

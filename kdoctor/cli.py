@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kdoctor import __version__
-from kdoctor.errors import ExitCode, KdoctorError
+from kdoctor.errors import CommandFailed, ExitCode, Interrupted, KdoctorError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -383,19 +383,15 @@ def up(
         apple_silicon=apple_silicon(facts),  # type: ignore[arg-type]
         wait_timeout=wait_timeout,
     )
-    import signal
-
-    def _term(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, _term)
     try:
         result = rec.up(plan, recreate=recreate, yes=yes)  # type: ignore[arg-type]
-    except KeyboardInterrupt:
+    except CommandFailed as exc:
+        err.print(f"kdoctor: {plan.provider} failed, so kdoctor stopped: {exc}", markup=False)  # type: ignore[attr-defined]
+        err.print("kdoctor: nothing was deleted; fix the tool and re-run `kdoctor up`.")
+        raise typer.Exit(int(ExitCode.FINDINGS)) from None
+    except (KeyboardInterrupt, Interrupted):
         err.print("kdoctor: interrupted; nothing was deleted. Re-run `kdoctor up` to finish.")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     if output is Output.json:
         typer.echo(dumps(result.to_json()))
     else:
@@ -432,7 +428,11 @@ def down(
         progress=lambda line: err.print(f"  {line}", markup=False, highlight=False),
         confirm=(lambda q: typer.confirm(q, default=False)) if _interactive() else None,
     )
-    result = rec.down(plan, delete=delete, yes=yes)
+    try:
+        result = rec.down(plan, delete=delete, yes=yes)
+    except CommandFailed as exc:
+        err.print(f"kdoctor: {plan.provider} failed: {exc}", markup=False)
+        raise typer.Exit(int(ExitCode.FINDINGS)) from None
     if output is Output.json:
         typer.echo(dumps(result.to_json()))
     else:
@@ -522,12 +522,22 @@ def _why_pod(pod: str, namespace: str, context: str | None, emulator: str, insec
 
 
 def main() -> None:
+    import os
+
+    level = os.environ.get("KDOCTOR_LOG")
+    if level:
+        # Debug logs go to stderr; they show commands and URLs, never credentials (auth.Secret).
+        import logging
+
+        logging.basicConfig(
+            level=level.upper(), stream=sys.stderr, format="kdoctor %(levelname)s %(name)s: %(message)s"
+        )
     try:
         # Standalone mode: click reports usage errors itself (exit 2) and handles --help/Exit.
         app()
     except KdoctorError as exc:
         typer.echo(f"kdoctor: error: {exc}", err=True)
         sys.exit(int(exc.exit_code))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         typer.echo("kdoctor: interrupted", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))

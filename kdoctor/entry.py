@@ -5,7 +5,17 @@ from __future__ import annotations
 import sys
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    from kdoctor.errors import Interrupted
+
+    raise Interrupted
+
+
 def main() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, _interrupted)
+    signal.signal(signal.SIGTERM, _interrupted)
     if sys.argv[1:] == ["--version"]:
         from kdoctor import __version__
 

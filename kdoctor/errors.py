@@ -67,3 +67,7 @@ class CommandFailed(KdoctorError):
         self.stderr = stderr
         tail = stderr.strip().splitlines()[-1:] or ["(no output)"]
         super().__init__(f"{argv[0]} exited {returncode}: {tail[0]}")
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: unwind (letting `finally` blocks stop child processes) and exit 130."""

@@ -394,3 +394,21 @@ def test_hostile_layer(
         assert fragment in r.reason + note
     assert took < 30 and grown_mb < 150
     assert list(tmp_path.iterdir()) == []  # nothing written to disk
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", '
+        b'"config": "nope", "layers": 3}',
+        b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": {"a": 1}}',
+        b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": {"digest": 5}}',
+        b"[1, 2, 3]",
+        b'{"mediaType": "application/vnd.docker.distribution.manifest.v1+prettyjws", "fsLayers": []}',
+    ],
+)
+def test_wrongly_shaped_manifests_are_unknown(faults: FaultProxy, body: bytes) -> None:
+    faults.rules.append(Rule(r"/manifests/shape$", "serve", body=body, media_type="application/json"))
+    r, _ = scan(faults.host, "shape")
+    assert r.verdict in ("unknown", "unsupported"), r.reason
+    assert r.reason

@@ -50,3 +50,15 @@ def tools_missing(facts: Facts, c: Ctx) -> Iterator[Finding]:
             f"{n} {facts.tools[n].version or '?'}" for n in ("kubectl", "minikube", "kind", "docker") if present(n)
         )
         yield c.ok(versions)
+
+
+@check("KD203", needs=("tools",))
+def tools_answer(facts: Facts, c: Ctx) -> Iterator[Finding]:
+    """A tool that is installed but does not answer sensibly (hangs, fails, prints garbage)."""
+    problems = [(t.name, t.error) for t in facts.tools.values() if t.path and t.error]
+    if facts.kind:
+        problems += [("kind", e) for e in facts.kind.errors]
+    for name, error in problems:
+        yield c.problem(f"{name}: {error}", subject=name, data={"tool": name})
+    if not problems:
+        yield c.ok("every installed tool answered")

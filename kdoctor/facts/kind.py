@@ -16,13 +16,17 @@ def probe_kind(runner: Runner, *, timeout: float = 10.0) -> KindFacts:
     clusters: dict[str, KindCluster] = {}
     if runner.which("kind"):
         res = runner.run(["kind", "get", "clusters"], timeout=timeout)
-        if res.ok:
+        if not res.ok:
+            facts.errors.append(res.why())
+        else:
             for line in res.stdout.splitlines():
                 name = line.strip()
                 # "No kind clusters found." goes to stderr; anything with spaces is not a name.
                 if name and " " not in name:
                     clusters[name] = KindCluster(name=name)
     ps = run_docker(runner, ["ps", "-a", "--filter", f"label={KIND_LABEL}", "--format", "{{json .}}"], timeout=timeout)
+    if not ps.ok and not ps.not_found:
+        facts.errors.append(ps.why())
     if ps.ok:
         for line in ps.stdout.splitlines():
             try:

@@ -150,6 +150,7 @@ class KindCluster(_Model):
 class KindFacts(_Model):
     version: str | None = None
     clusters: list[KindCluster] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)
 
 
 class NodeFacts(_Model):

@@ -66,7 +66,8 @@ def analyse_entrypoint(
     entry, cmd, env, workdir = config_process(config)
     argv = ep_mod.effective_argv(entry, cmd, command, args)
     ep = Entrypoint(argv=argv)
-    config_digest = str((manifest.get("config") or {}).get("digest", ""))
+    cfg_desc = manifest.get("config")
+    config_digest = str(cfg_desc.get("digest", "")) if isinstance(cfg_desc, dict) else ""
     key = hashlib.sha256(json.dumps([ANALYSIS_VERSION, config_digest, argv]).encode()).hexdigest()
     if config_digest:
         hit = cache.get_json("analysis", key)
@@ -81,7 +82,7 @@ def analyse_entrypoint(
         return ep
     layers = [
         LayerRef(str(layer.get("digest")), str(layer.get("mediaType", "")), int(layer.get("size") or 0))
-        for layer in manifest.get("layers") or []
+        for layer in (manifest.get("layers") if isinstance(manifest.get("layers"), list) else [])
         if isinstance(layer, dict) and isinstance(layer.get("digest"), str)
     ]
     layers = [

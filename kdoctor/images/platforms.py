@@ -64,8 +64,8 @@ def normalise(os_: str, arch: str, variant: str = "") -> Platform:
 
 
 def is_attestation(entry: dict[str, Any]) -> bool:
-    plat = entry.get("platform") or {}
-    ann = entry.get("annotations") or {}
+    plat = entry.get("platform") if isinstance(entry.get("platform"), dict) else {}
+    ann = entry.get("annotations") if isinstance(entry.get("annotations"), dict) else {}
     return (plat.get("os"), plat.get("architecture")) == ("unknown", "unknown") or ann.get(
         "vnd.docker.reference.type"
     ) == "attestation-manifest"
@@ -80,7 +80,8 @@ class IndexEntry:
 
 def index_entries(index: dict[str, Any]) -> list[IndexEntry]:
     out = []
-    for e in index.get("manifests") or []:
+    manifests = index.get("manifests")
+    for e in manifests if isinstance(manifests, list) else []:
         if not isinstance(e, dict) or is_attestation(e):
             continue
         plat = e.get("platform") or {}

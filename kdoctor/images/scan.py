@@ -98,7 +98,8 @@ class Scanner:
     walk: WalkStats = field(default_factory=WalkStats)
 
     def _config(self, ref: Reference, manifest: dict[str, Any]) -> dict[str, Any]:
-        digest = (manifest.get("config") or {}).get("digest")
+        config = manifest.get("config")
+        digest = config.get("digest") if isinstance(config, dict) else None
         if not isinstance(digest, str):
             raise RegistryError("the manifest names no config blob")
         try:
@@ -137,6 +138,10 @@ class Scanner:
             res.verdict, res.reason = V.UNKNOWN, exc.reason
         except KdoctorError as exc:
             res.verdict, res.reason = V.UNKNOWN, str(exc)
+        except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
+            # A registry that answers with well-formed JSON of the wrong shape must cost one image, not the run.
+            res.verdict = V.UNKNOWN
+            res.reason = f"the registry's answer has an unexpected shape ({type(exc).__name__})"
         if self.suggest and res.verdict in (V.EMULATED, V.CRASH, V.UNSUPPORTED):
             try:
                 newer = find_newer_tag(self.client, ref, self.target)

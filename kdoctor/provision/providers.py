@@ -48,9 +48,13 @@ class Minikube:
     def observe(self, plan: Plan) -> Observed:
         res = self.runner.run(["minikube", "profile", "list", "-o", "json"], timeout=30, env=MINIKUBE_ENV)
         try:
-            doc = json.loads(res.stdout) if res.stdout.strip() else {}
+            doc = json.loads(res.stdout) if res.stdout.strip() else None
         except json.JSONDecodeError:
-            raise CommandFailed(res.argv, res.returncode, "`minikube profile list -o json` printed no JSON") from None
+            doc = None
+        if not isinstance(doc, dict) or ("valid" not in doc and "No minikube profile" not in str(doc.get("error"))):
+            # Without a trustworthy answer kdoctor cannot tell whether the cluster exists: change nothing.
+            why = res.why() if not res.ok else "`minikube profile list -o json` printed no usable JSON"
+            raise CommandFailed(res.argv, res.returncode or 1, why)
         for entry in (doc.get("valid") or []) + (doc.get("invalid") or []):
             if not isinstance(entry, dict) or entry.get("Name") != plan.cluster:  # exact name, never a substring
                 continue
@@ -118,6 +122,8 @@ class Kind:
 
     def observe(self, plan: Plan) -> Observed:
         res = self.runner.run(["kind", "get", "clusters"], timeout=30)
+        if not res.ok:
+            raise CommandFailed(res.argv, res.returncode, res.why())
         names = {line.strip() for line in res.stdout.splitlines()}
         if plan.cluster not in names:  # exact name
             return Observed(exists=False)

@@ -18,11 +18,44 @@ def log_call(tool: str) -> None:
     if delay and (not delayed or tool in delayed.split(",")):
         time.sleep(delay)
     hang = os.environ.get("FAKE_HANG", "")
-    if tool in hang.split(","):
+    if tool in hang.split(",") or _broken(tool) == "hang":
         time.sleep(3600)
 
 
+def _broken(tool: str) -> str | None:
+    """FAKE_BREAK=tool:mode[,tool:mode]: make this fake misbehave (hang, exit, garbage, truncated, future)."""
+    for item in os.environ.get("FAKE_BREAK", "").split(","):
+        name, _, mode = item.partition(":")
+        if name == tool:
+            return mode
+    return None
+
+
+TOOL = os.path.basename(sys.argv[0])
+
+
 def out(text: str, code: int = 0) -> None:
+    mode = _broken(TOOL)
+    if mode == "exit":
+        sys.stderr.write(f"{TOOL}: something went badly wrong (fake failure)\n")
+        raise SystemExit(3)
+    if mode == "garbage":
+        text = "\x00\x1b[31mPANIC\x1b[0m <html>not json at all</html>\n\ufffd\n"
+    elif mode == "truncated":
+        text = text[: len(text) // 2]
+    elif mode == "future":
+        import json
+
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict):
+            doc["FutureField"] = {"added": "in a later release", "nested": [1, 2, 3]}
+            for v in doc.values():
+                if isinstance(v, dict):
+                    v["futureKey"] = True
+            text = json.dumps(doc) + "\n"
     sys.stdout.write(text)
     sys.stdout.flush()
     raise SystemExit(code)

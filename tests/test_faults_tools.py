@@ -1,0 +1,202 @@
+"""Broken tools and files (pytest -m faults): each fake misbehaves in turn — hangs, exits non-zero,
+prints garbage, truncated JSON, or a future format with unknown fields — and kdoctor must answer with a
+finding or error that names the source, within its timeouts, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import DATA, FakeMachine, apple_silicon_env
+
+pytestmark = pytest.mark.faults
+KDOCTOR = [sys.executable, "-m", "kdoctor"]
+TOOLS = ("minikube", "kind", "kubectl", "docker")
+MODES = ("exit", "garbage", "truncated", "future", "hang")
+
+
+@pytest.fixture
+def mac(machine: FakeMachine, monkeypatch: pytest.MonkeyPatch) -> FakeMachine:
+    machine.install("uname", "sysctl", "sw_vers", "docker", "minikube", "kind", "kubectl")
+    apple_silicon_env(monkeypatch)
+    monkeypatch.setenv("FAKE_DOCKER_INFO", str(DATA / "docker" / "info-docker-desktop-arm64.json"))
+    monkeypatch.setenv("FAKE_BINFMT", str(DATA / "binfmt" / "docker-desktop-rosetta.txt"))
+    monkeypatch.setenv("FAKE_KUBE_DIR", str(DATA / "kube"))
+    prof = machine.home / ".minikube/profiles/dev"
+    prof.mkdir(parents=True)
+    shutil.copy(DATA / "minikube" / "config-dev.json", prof / "config.json")
+    subprocess.run(["kind", "create", "cluster", "--name", "dev"], capture_output=True, check=True)
+    return machine
+
+
+# Which probe records each tool's trouble.
+PROBE_OF = {"minikube": "minikube", "kind": "kind", "kubectl": "kubectl", "docker": "engine"}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("tool", TOOLS)
+def test_broken_tool_gives_a_report_not_a_traceback(mac: FakeMachine, tool: str, mode: str) -> None:
+    t0 = time.monotonic()
+    res = subprocess.run(
+        [*KDOCTOR, "diagnose", "-o", "json", "--images-budget", "0"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env={**os.environ, "FAKE_BREAK": f"{tool}:{mode}"},
+    )
+    took = time.monotonic() - t0
+    assert "Traceback" not in res.stderr
+    doc = json.loads(res.stdout)
+    assert res.returncode in (0, 1, 3) and doc["exit_code"] == res.returncode
+    assert took < 30
+    text = json.dumps(doc)
+    if mode == "future":
+        return  # unknown fields are ignored: the report is the ordinary one
+    # The trouble is visible: a probe reason, a tool error, or a finding that names the tool.
+    assert tool in text or "docker" in text
+    probe = doc["probes"].get(PROBE_OF[tool], {})
+    tool_probe = doc["probes"].get(f"tools.{tool}", {})
+    if mode == "hang":
+        assert "timed out" in text or probe.get("status") == "timeout" or tool_probe.get("status") == "timeout"
+
+
+def test_hanging_credential_helper_times_out_to_unknown(machine: FakeMachine, tmp_path, registry, images) -> None:  # type: ignore[no-untyped-def]
+    """A docker-credential helper that never answers: bounded by the runner's timeout, then anonymous."""
+    helper = machine.bin / "docker-credential-stuck"
+    helper.write_text("#!/bin/sh\nexec /bin/sleep 3600\n")
+    helper.chmod(0o755)
+    cfg = tmp_path / "docker"
+    cfg.mkdir()
+    (cfg / "config.json").write_text(json.dumps({"credsStore": "stuck"}))
+    t0 = time.monotonic()
+    res = subprocess.run(
+        [
+            *KDOCTOR,
+            "images",
+            "-o",
+            "json",
+            "--platform",
+            "linux/arm64",
+            "--emulator",
+            "qemu",
+            "--no-suggest",
+            images.ref("multi"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DOCKER_CONFIG": str(cfg), "KDOCTOR_CACHE_DIR": str(tmp_path / "c")},
+    )
+    doc = json.loads(res.stdout)
+    # The test registry needs no login, so the stuck helper costs time but not the answer.
+    assert doc["images"][0]["verdict"] == "native" and time.monotonic() - t0 < 30
+    assert "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("mode", ["exit", "garbage", "truncated"])
+def test_broken_kind_and_minikube_during_up_is_a_clear_error(machine: FakeMachine, monkeypatch, mode) -> None:  # type: ignore[no-untyped-def]
+    machine.install("uname", "sysctl", "sw_vers", "docker", "minikube", "kind", "kubectl")
+    apple_silicon_env(monkeypatch)
+    monkeypatch.setenv("FAKE_DOCKER_INFO", str(DATA / "docker" / "info-docker-desktop-arm64.json"))
+    res = subprocess.run(
+        [*KDOCTOR, "up", "--profile", "minimal", "--wait-timeout", "3"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env={**os.environ, "FAKE_BREAK": f"minikube:{mode}"},
+        stdin=subprocess.DEVNULL,
+    )
+    assert "Traceback" not in res.stderr
+    assert res.returncode != 0 and "minikube" in (res.stderr + res.stdout)
+    assert not [c for c in machine.calls("minikube") if c[:1] == ["delete"]]
+
+
+@pytest.mark.parametrize(
+    ("rel", "content", "needle", "info"),
+    [
+        (
+            "Library/Group Containers/group.com.docker/settings-store.json",
+            '{"UseLibkrun": tr',
+            "settings-store.json",
+            "info-docker-desktop-arm64.json",
+        ),
+        (".colima/default/colima.yaml", "vmType: [vz\n", "colima.yaml", "info-colima-arm64.json"),
+        (
+            ".minikube/profiles/broken/config.json",
+            '{"Name": "broken",',
+            "broken/config.json",
+            "info-docker-desktop-arm64.json",
+        ),
+        (".kube/config", "apiVersion: v1\nclusters: [\n", None, "info-docker-desktop-arm64.json"),
+    ],
+)
+def test_malformed_files_are_named_in_findings(
+    mac: FakeMachine, monkeypatch: pytest.MonkeyPatch, rel: str, content: str, needle: str | None, info: str
+) -> None:
+    monkeypatch.setenv("FAKE_DOCKER_INFO", str(DATA / "docker" / info))
+    mac.write(rel, content)
+    if needle is None:
+        return  # kubectl (the fake) does not read kubeconfig; the real one's error lands in KD704's message
+    res = subprocess.run(
+        [*KDOCTOR, "diagnose", "-o", "json", "--images-budget", "0"], capture_output=True, text=True, timeout=60
+    )
+    assert "Traceback" not in res.stderr
+    doc = json.loads(res.stdout)
+    named = [f for f in doc["findings"] if needle in f["message"] and f["severity"] in ("warning", "error")]
+    assert named, [f["message"] for f in doc["findings"] if f["severity"] != "ok"]
+
+
+@pytest.mark.parametrize("step", range(1, 13))
+def test_up_interrupted_at_every_step_converges(
+    machine: FakeMachine, monkeypatch: pytest.MonkeyPatch, step: int
+) -> None:
+    """SIGINT or SIGTERM after the step-th tool call of `up --profile dev`; a re-run converges to the same
+    cluster as an uninterrupted run, and nothing is ever deleted."""
+    import signal
+
+    machine.install("uname", "sysctl", "sw_vers", "docker", "minikube", "kind", "kubectl")
+    apple_silicon_env(monkeypatch)
+    monkeypatch.setenv("FAKE_DOCKER_INFO", str(DATA / "docker" / "info-docker-desktop-arm64.json"))
+    env = {**os.environ, "FAKE_DELAY": "0.15", "FAKE_DELAY_TOOLS": "minikube,docker,kubectl"}
+    # Skip the facts-gathering calls: count from the first call `up` itself makes.
+    baseline = subprocess.run([*KDOCTOR, "up", "--profile", "dev", "--dry-run"], capture_output=True, env=env)
+    assert baseline.returncode == 0
+    start = len(machine.calls())
+    proc = subprocess.Popen(
+        [*KDOCTOR, "up", "--profile", "dev", "--wait-timeout", "5"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(machine.calls()) < start + 12 + step and proc.poll() is None:
+        time.sleep(0.02)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT if step % 2 else signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err
+    assert proc.returncode in (0, 130), err
+    res = subprocess.run(
+        [*KDOCTOR, "up", "--profile", "dev", "-o", "json", "--wait-timeout", "5"],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        stdin=subprocess.DEVNULL,
+    )
+    doc = json.loads(res.stdout)
+    assert res.returncode == 0, res.stderr
+    assert doc["action"] in ("created", "started", "unchanged", "updated")
+    cfg = json.loads((machine.home / ".minikube/profiles/kdoctor-dev/config.json").read_text())
+    assert (cfg["CPUs"], cfg["Memory"]) == (4, 7936)
+    reg = json.loads((machine.state / "docker" / "kdoctor-registry.json").read_text())
+    assert reg["State"] == "running" and "kdoctor-dev" in reg["_networks"]
+    cms = {p.stem for p in (machine.state / "kube" / "kdoctor-dev").glob("*.json")}
+    assert cms == {"kube-public__kdoctor-profile", "kube-public__local-registry-hosting"}
+    assert not [c for c in machine.calls("minikube") if c[:1] == ["delete"]]

@@ -123,7 +123,16 @@ class FaultProxy:
             send(307, {"Location": f"http://{rule.target}{h.path}", "Content-Length": "0"}, b"")
         else:
             status, hdrs, body = self.forward(method, h.path, headers)
-            if f == "content-type":
+            if f == "ratelimit":  # Docker Hub's headers (docker/docs pulls.md)
+                hdrs.update(
+                    {
+                        "ratelimit-limit": "100;w=21600",
+                        "ratelimit-remaining": "76;w=21600",
+                        "docker-ratelimit-source": "192.0.2.7",
+                    }
+                )
+                send(status, hdrs, body)
+            elif f == "content-type":
                 hdrs["Content-Type"] = "text/html; charset=utf-8"
                 send(status, hdrs, body)
             elif f == "corrupt":

@@ -30,10 +30,32 @@ def test_version() -> None:
     assert res.returncode == 0 and res.stdout.strip() == f"kdoctor {__version__}"
 
 
-@pytest.mark.parametrize("command", ["diagnose", "facts", "explain", "checks"])
-def test_every_command_has_help(command: str) -> None:
-    result = CliRunner().invoke(app, [command, "--help"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["diagnose"],
+        ["facts"],
+        ["explain"],
+        ["checks"],
+        ["images"],
+        ["up"],
+        ["down"],
+        ["why"],
+        ["profiles"],
+        ["profiles", "show"],
+    ],
+)
+def test_every_command_has_help(command: list[str]) -> None:
+    result = CliRunner().invoke(app, [*command, "--help"])
     assert result.exit_code == 0 and "Usage" in result.stdout
+
+
+def test_profiles_list_and_show() -> None:
+    res = run("profiles")
+    assert res.returncode == 0 and all(n in res.stdout for n in ("dev", "ci", "minimal"))
+    shown = json.loads(run("profiles", "show", "ci", "-o", "json").stdout)
+    assert shown["provider"] == "kind" and shown["cluster"] == "kdoctor-ci"
+    assert shown["kindConfig"]["nodeImage"].startswith("kindest/node:v1.36.1@sha256:")
 
 
 def test_top_level_help_documents_exit_codes() -> None:

@@ -412,3 +412,50 @@ def test_wrongly_shaped_manifests_are_unknown(faults: FaultProxy, body: bytes) -
     r, _ = scan(faults.host, "shape")
     assert r.verdict in ("unknown", "unsupported"), r.reason
     assert r.reason
+
+
+def test_rate_limit_headers_are_reported(faults: FaultProxy, tmp_path: Path) -> None:
+    faults.rules.append(Rule(MANIFEST, "ratelimit"))
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kdoctor",
+            "images",
+            "-o",
+            "json",
+            "--platform",
+            "linux/arm64",
+            "--emulator",
+            "qemu",
+            "--no-suggest",
+            f"{faults.host}/kdoctor/hello:multi",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "KDOCTOR_CACHE_DIR": str(tmp_path / "c"), "DOCKER_CONFIG": str(tmp_path)},
+    )
+    doc = json.loads(res.stdout)
+    assert doc["rate_limits"] == {
+        faults.host: {"limit": "100;w=21600", "remaining": "76;w=21600", "source": "192.0.2.7"}
+    }
+    text = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kdoctor",
+            "images",
+            "--platform",
+            "linux/arm64",
+            "--emulator",
+            "qemu",
+            "--no-suggest",
+            f"{faults.host}/kdoctor/hello:multi",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "KDOCTOR_CACHE_DIR": str(tmp_path / "c2"), "DOCKER_CONFIG": str(tmp_path)},
+    ).stdout
+    assert "76;w=21600 of 100;w=21600 pulls left" in text

@@ -297,3 +297,48 @@ def test_diagnose_judges_the_current_clusters_images(images: Images, machine, mo
     report = run_checks(facts, only=["KD801"])
     got = {(f.subject, f.severity.value, f.data.get("verdict")) for f in report.findings}
     assert got == {(images.ref("amd64only"), "error", "crash"), (images.ref("amd64only-index"), "error", "unsupported")}
+
+
+def test_images_of_the_current_cluster_via_kubectl(images: Images, machine, monkeypatch, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """No refs and no files: the workloads of the current context, read with kubectl (-A)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import DATA
+
+    machine.install("kubectl", "docker")
+    kube = machine.root / "kube"
+    kube.mkdir()
+    (kube / "nodes.json").write_text((DATA / "kube" / "nodes.json").read_text())
+    workloads = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "web", "namespace": "shop"},
+                "spec": {"template": {"spec": {"containers": [{"name": "web", "image": images.ref("amd64only")}]}}},
+            },
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "web-1", "namespace": "shop"},
+                "spec": {"containers": [{"name": "web", "image": images.ref("amd64only")}]},
+            },
+        ],
+    }
+    (kube / "pods.json").write_text(json.dumps(workloads))
+    monkeypatch.setenv("FAKE_KUBE_DIR", str(kube))
+    res = subprocess.run(
+        [sys.executable, "-m", "kdoctor", "images", "-A", "-o", "json", "--emulator", "qemu", "--no-suggest"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    doc = json.loads(res.stdout)
+    assert doc["platform"] == "linux/arm64"  # from the nodes, not this amd64 host
+    assert [i["verdict"] for i in doc["images"]] == ["crash"]  # one image, used twice, resolved once
+    assert len(doc["images"][0]["sources"]) == 2
+    get = next(c for c in machine.calls("kubectl") if c[:1] == ["get"] and "pods" in c[1])
+    assert "--all-namespaces" in get

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+MEMO_MAX = 256 << 10
+
 
 def default_cache_dir() -> Path:
     env = os.environ.get("KDOCTOR_CACHE_DIR")
@@ -49,6 +51,7 @@ class Cache:
         self._lock = threading.Lock()
         self._tag_notes: dict[str, dict[str, Any]] | None = None
         self._dirty = False
+        self._mem: dict[str, bytes] = {}
 
     def _blob_path(self, digest: str) -> Path | None:
         algo, _, hexd = digest.partition(":")
@@ -59,6 +62,9 @@ class Cache:
     def get_blob(self, digest: str) -> bytes | None:
         if not self.enabled:
             return None
+        hit = self._mem.get(digest)
+        if hit is not None:
+            return hit
         path = self._blob_path(digest)
         if path is None or not path.is_file():
             return None
@@ -68,6 +74,8 @@ class Cache:
             return None
         if f"sha256:{hashlib.sha256(data).hexdigest()}" != digest:
             return None  # corrupted on disk: refetch
+        if len(data) <= MEMO_MAX:
+            self._mem[digest] = data  # many tags share one index or config: read and verify it once per run
         return data
 
     def put_blob(self, digest: str, data: bytes) -> None:

@@ -330,6 +330,25 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and not os.environ.get("CI")
 
 
+def _reconciler(
+    plan: object, runner: object, *, quiet: bool, apple_silicon: bool = True, wait_timeout: float = 300.0
+) -> object:
+    """The reconciler with kdoctor's console wiring: messages and tool progress on stderr, prompts on a TTY."""
+    from kdoctor.provision.apply import Reconciler
+    from kdoctor.provision.providers import provider_for
+
+    err = stderr_console()
+    return Reconciler(
+        runner=runner,  # type: ignore[arg-type]
+        provider=provider_for(plan, runner),  # type: ignore[arg-type]
+        say=(lambda m: None) if quiet else (lambda m: err.print(f"kdoctor: {m}")),
+        progress=(lambda line: None) if quiet else (lambda line: err.print(f"  {line}", markup=False, highlight=False)),
+        confirm=(lambda q: typer.confirm(q, default=False)) if _interactive() else None,
+        apple_silicon=apple_silicon,
+        wait_timeout=wait_timeout,
+    )
+
+
 def _plan_for(profile_name: str, quiet: bool) -> tuple[object, object]:
     from kdoctor.provision.plan import make_plan
     from kdoctor.provision.profile import load_profile
@@ -358,8 +377,6 @@ def up(
 ) -> None:
     """Provision (or start, or update) a local cluster from a profile, sized for this machine. Safe to re-run."""
     from kdoctor.checks._util import apple_silicon
-    from kdoctor.provision.apply import Reconciler
-    from kdoctor.provision.providers import provider_for
     from kdoctor.provision.render import render_plan, render_result
     from kdoctor.report.jsonout import dumps
     from kdoctor.runner import SubprocessRunner
@@ -374,15 +391,7 @@ def up(
         raise typer.Exit(0 if plan.ok else int(ExitCode.PREFLIGHT))  # type: ignore[attr-defined]
     runner = SubprocessRunner()
     quiet = output is Output.json
-    rec = Reconciler(
-        runner=runner,
-        provider=provider_for(plan, runner),  # type: ignore[arg-type]
-        say=(lambda m: None) if quiet else (lambda m: err.print(f"kdoctor: {m}")),
-        progress=(lambda line: None) if quiet else (lambda line: err.print(f"  {line}", markup=False, highlight=False)),
-        confirm=(lambda q: typer.confirm(q, default=False)) if _interactive() else None,
-        apple_silicon=apple_silicon(facts),  # type: ignore[arg-type]
-        wait_timeout=wait_timeout,
-    )
+    rec = _reconciler(plan, runner, quiet=quiet, apple_silicon=apple_silicon(facts), wait_timeout=wait_timeout)  # type: ignore[arg-type]
     try:
         result = rec.up(plan, recreate=recreate, yes=yes)  # type: ignore[arg-type]
     except CommandFailed as exc:
@@ -411,23 +420,15 @@ def down(
     output: Annotated[Output, typer.Option("--output", "-o", help="text (default) or json.")] = Output.text,
 ) -> None:
     """Stop the profile's cluster; with --delete, delete it (only with consent)."""
-    from kdoctor.provision.apply import Reconciler
     from kdoctor.provision.plan import make_plan
     from kdoctor.provision.profile import load_profile
-    from kdoctor.provision.providers import provider_for
     from kdoctor.report.jsonout import dumps
     from kdoctor.runner import SubprocessRunner
 
     plan = make_plan(load_profile(profile), _minimal_facts())
     runner = SubprocessRunner()
     err = stderr_console()
-    rec = Reconciler(
-        runner=runner,
-        provider=provider_for(plan, runner),
-        say=lambda m: err.print(f"kdoctor: {m}"),
-        progress=lambda line: err.print(f"  {line}", markup=False, highlight=False),
-        confirm=(lambda q: typer.confirm(q, default=False)) if _interactive() else None,
-    )
+    rec = _reconciler(plan, runner, quiet=False)
     try:
         result = rec.down(plan, delete=delete, yes=yes)
     except CommandFailed as exc:

@@ -84,6 +84,15 @@ class SubprocessRunner:
     def which(self, name: str) -> str | None:
         return shutil.which(name, path=self.path)
 
+    def _prepare(self, argv: tuple[str, ...], env: Mapping[str, str] | None) -> tuple[str | None, dict[str, str]]:
+        """The executable's path (None: not installed) and the environment the process gets."""
+        exe = argv[0] if os.sep in argv[0] else self.which(argv[0])
+        full_env = dict(os.environ)
+        if self.path is not None:
+            full_env["PATH"] = self.path
+        full_env.update(env or {})
+        return exe, full_env
+
     def run(
         self,
         argv: Sequence[str],
@@ -93,14 +102,9 @@ class SubprocessRunner:
         input: str | None = None,
     ) -> CommandResult:
         argv = tuple(str(a) for a in argv)
-        exe = argv[0] if os.sep in argv[0] else self.which(argv[0])
+        exe, full_env = self._prepare(argv, env)
         if exe is None:
             return CommandResult(argv, NOT_FOUND, "", f"kdoctor: not found: {argv[0]}")
-        full_env = dict(os.environ)
-        if self.path is not None:
-            full_env["PATH"] = self.path
-        if env:
-            full_env.update(env)
         log.debug("running %s (timeout %.1fs)", argv, timeout)
         start = time.monotonic()
         try:
@@ -131,13 +135,9 @@ class SubprocessRunner:
     ) -> CommandResult:
         """Run and hand each output line (stdout and stderr merged) to `on_line` as it arrives."""
         argv = tuple(str(a) for a in argv)
-        exe = argv[0] if os.sep in argv[0] else self.which(argv[0])
+        exe, full_env = self._prepare(argv, env)
         if exe is None:
             return CommandResult(argv, NOT_FOUND, "", f"kdoctor: not found: {argv[0]}")
-        full_env = dict(os.environ)
-        if self.path is not None:
-            full_env["PATH"] = self.path
-        full_env.update(env or {})
         start = time.monotonic()
         log.debug("streaming %s (timeout %.1fs)", argv, timeout)
         proc = subprocess.Popen(

@@ -11,6 +11,22 @@ from kdoctor.runner import Runner
 KIND_LABEL = "io.x-k8s.kind.cluster"
 
 
+def node_rows(stdout: str) -> list[tuple[str, dict[str, str], dict[str, object]]]:
+    """(cluster, labels, row) for each kind node container in `docker ps --format '{{json .}}'` output."""
+    rows = []
+    for line in stdout.splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(row, dict):
+            continue
+        labels = dict(kv.split("=", 1) for kv in str(row.get("Labels", "")).split(",") if "=" in kv)
+        if labels.get(KIND_LABEL):
+            rows.append((labels[KIND_LABEL], labels, row))
+    return rows
+
+
 def probe_kind(runner: Runner, *, timeout: float = 10.0) -> KindFacts:
     facts = KindFacts()
     clusters: dict[str, KindCluster] = {}
@@ -28,19 +44,11 @@ def probe_kind(runner: Runner, *, timeout: float = 10.0) -> KindFacts:
     if not ps.ok and not ps.not_found:
         facts.errors.append(ps.why())
     if ps.ok:
-        for line in ps.stdout.splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            labels = dict(kv.split("=", 1) for kv in str(row.get("Labels", "")).split(",") if "=" in kv)
-            cluster = labels.get(KIND_LABEL)
-            if not cluster:
-                continue
+        for cluster, labels, row in node_rows(ps.stdout):
             node = KindNode(
                 name=str(row.get("Names", "")),
-                image=row.get("Image"),
-                state=row.get("State"),
+                image=row.get("Image"),  # type: ignore[arg-type]
+                state=row.get("State"),  # type: ignore[arg-type]
                 role=labels.get("io.x-k8s.kind.role"),
             )
             clusters.setdefault(cluster, KindCluster(name=cluster)).nodes.append(node)

@@ -105,20 +105,13 @@ class Kind:
     runner: Runner
 
     def _nodes(self, name: str) -> list[dict[str, Any]]:
+        from kdoctor.facts.kind import node_rows
+
         res = self.runner.run(
             [*docker_argv(), "ps", "-a", "--filter", f"label=io.x-k8s.kind.cluster={name}", "--format", "{{json .}}"],
             timeout=30,
         )
-        rows = []
-        for line in res.stdout.splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            labels = dict(kv.split("=", 1) for kv in str(row.get("Labels", "")).split(",") if "=" in kv)
-            if labels.get("io.x-k8s.kind.cluster") == name:
-                rows.append(row)
-        return rows
+        return [row for cluster, _, row in node_rows(res.stdout) if cluster == name]
 
     def observe(self, plan: Plan) -> Observed:
         res = self.runner.run(["kind", "get", "clusters"], timeout=30)

@@ -140,7 +140,7 @@ def test_lfstack_pod_is_tied_to_its_go_image(cluster: Path, images: Images) -> N
     )
     out = res.stdout
     assert "What happened: waiting: CrashLoopBackOff after 5 restart(s); last exit code 2" in out
-    assert "go-lfstack-push" in out and "Go go1.19.8" in out and "What to do:" in out
+    assert "go-lfstack-push" in out and "built with go1.19.8" in out and "What to do:" in out
 
 
 def test_image_pull_backoff_on_an_amd64_only_index(cluster: Path, images: Images) -> None:

@@ -66,9 +66,9 @@ def emulated_verdict(ep: Entrypoint | None, emulator: str, arch: str) -> tuple[s
         affected = go_affected(ep.go_version)
         if arch == "amd64" and ep.goamd64 in ("v3", "v4") and emulator == "rosetta":
             return CRASH, (
-                f"its entrypoint {ep.path} is Go built with GOAMD64={ep.goamd64}; Rosetta does not advertise AVX, "
-                f"so it exits at start: `This program can only be run on AMD64 processors with {ep.goamd64} "
-                "microarchitecture support`"
+                f"its entrypoint {ep.path} is a Go binary built with GOAMD64={ep.goamd64}; Rosetta does not "
+                "advertise AVX, so it exits at start: `This program can only be run on AMD64 processors with "
+                f"{ep.goamd64} microarchitecture support`"
             )
         if arch == "amd64" and affected and emulator in ("qemu", "unknown", "auto", "fex"):
             crash_text = (
@@ -76,15 +76,19 @@ def emulated_verdict(ep: Entrypoint | None, emulator: str, arch: str) -> tuple[s
             )
             prefix = "under QEMU" if emulator == "qemu" else f"under {where} (assumed QEMU: the worst case)"
             return CRASH, (
-                f"its entrypoint {ep.path} is a Go {ep.go_version} amd64 binary; {prefix} Go older than 1.25.4 "
-                f"crashes at start with `fatal error: {crash_text}` (golang/go#69255)"
+                f"its entrypoint {ep.path} is an amd64 Go binary built with {ep.go_version}; {prefix} Go older "
+                f"than 1.25.4 crashes at start with `fatal error: {crash_text}` (golang/go#69255)"
             )
         if arch == "amd64" and affected and emulator == "rosetta":
             return EMULATED, (
-                f"its entrypoint {ep.path} is Go {ep.go_version} (amd64) under Rosetta: it runs, slower; the Go "
-                "pointer-packing crash is rare under Rosetta but not ruled out (only Go >= 1.25.4 or arm64 does)"
+                f"its entrypoint {ep.path} is an amd64 Go binary built with {ep.go_version}, under Rosetta: it runs, "
+                "slower; the Go pointer-packing crash is rare under Rosetta but not ruled out (only Go >= 1.25.4 or "
+                "arm64 does)"
             )
-        return EMULATED, f"its entrypoint {ep.path} is Go {ep.go_version} ({arch}); it runs under {where}, slower"
+        return (
+            EMULATED,
+            f"its entrypoint {ep.path} is a {arch} Go binary built with {ep.go_version}; it runs under {where}, slower",
+        )
     if ep.kind == "script":
         return (
             EMULATED,

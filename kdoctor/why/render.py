@@ -43,7 +43,7 @@ def render(answer: Answer, console: Console) -> None:
             console.print(f"  [bold]The image:[/] {img.verdict} — {escape(img.reason)}")
             details = [f"{img.kind or '?'} with {', '.join(img.platforms) or 'no platforms'}"]
             if ep:
-                details.append(f"entrypoint {ep}" + (f" (Go {go})" if go else ""))
+                details.append(f"entrypoint {ep}" + (f" (built with {go})" if go else ""))
             console.print(f"    {escape('; '.join(details))}")
         if not ca.matches and not (img and img.verdict in ("crash", "unsupported")):
             console.print(

@@ -82,6 +82,12 @@ def test_fail_on_warning_turns_warnings_into_exit_1() -> None:
     assert code == 0
 
 
+def test_fail_on_from_the_environment() -> None:
+    result = CliRunner().invoke(app, ["diagnose", "--output", "json", "--facts",
+                                      str(SCENARIOS / "colima-vz-no-rosetta.json")], env={"KDOCTOR_FAIL_ON": "warning"})
+    assert result.exit_code == 1
+
+
 def test_fail_on_never_always_exits_0() -> None:
     code, doc = run_json("--facts", str(SCENARIOS / "no-engine.json"), "--fail-on", "never")
     assert code == 0 and doc["summary"]["error"] == 1

@@ -100,7 +100,9 @@ def diagnose(
         Output, typer.Option("--output", "-o", help="text (default) or json (JSON only on stdout).")
     ] = Output.text,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show every finding with its reasons.")] = False,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", envvar="KDOCTOR_FAIL_ON", help="Severity that makes the exit code 1.")] = FailOn.error,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", envvar="KDOCTOR_FAIL_ON", help="Severity that makes the exit code 1.")
+    ] = FailOn.error,
     facts_file: Annotated[
         Path | None, typer.Option("--facts", help="Judge a saved `kdoctor facts` snapshot instead of this machine.")
     ] = None,

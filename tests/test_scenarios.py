@@ -83,8 +83,11 @@ def test_fail_on_warning_turns_warnings_into_exit_1() -> None:
 
 
 def test_fail_on_from_the_environment() -> None:
-    result = CliRunner().invoke(app, ["diagnose", "--output", "json", "--facts",
-                                      str(SCENARIOS / "colima-vz-no-rosetta.json")], env={"KDOCTOR_FAIL_ON": "warning"})
+    result = CliRunner().invoke(
+        app,
+        ["diagnose", "--output", "json", "--facts", str(SCENARIOS / "colima-vz-no-rosetta.json")],
+        env={"KDOCTOR_FAIL_ON": "warning"},
+    )
     assert result.exit_code == 1
 
 

@@ -383,7 +383,8 @@ def up(
     from kdoctor.report.jsonout import dumps
     from kdoctor.runner import SubprocessRunner
 
-    plan, facts = _plan_for(profile, quiet=output is Output.json)
+    quiet = output is Output.json
+    plan, facts = _plan_for(profile, quiet=quiet)
     out, err = stdout_console(), stderr_console()
     if dry_run or not plan.ok:  # type: ignore[attr-defined]
         if output is Output.json:
@@ -392,7 +393,6 @@ def up(
             render_plan(plan, out)  # type: ignore[arg-type]
         raise typer.Exit(0 if plan.ok else int(ExitCode.PREFLIGHT))  # type: ignore[attr-defined]
     runner = SubprocessRunner()
-    quiet = output is Output.json
     rec = _reconciler(plan, runner, quiet=quiet, apple_silicon=apple_silicon(facts), wait_timeout=wait_timeout)  # type: ignore[arg-type]
     try:
         result = rec.up(plan, recreate=recreate, yes=yes)  # type: ignore[arg-type]

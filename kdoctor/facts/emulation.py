@@ -95,6 +95,12 @@ def read_node_binfmt(runner: Runner) -> tuple[str | None, list[BinfmtEntry] | No
     return None, None, "no kind or minikube node container is running"
 
 
+def foreign_emulator(emulator: str) -> str:
+    """The emulator a foreign-architecture image meets. "native" means the engine VM is x86_64, so amd64 runs
+    natively there; for any other architecture nothing is known."""
+    return "unknown" if emulator == "native" else emulator
+
+
 def resolve_emulator(
     engine: EngineFacts | None,
     node: str | None,

@@ -136,12 +136,11 @@ def images_probe(runner: Runner, facts: Facts, *, budget: float) -> ImagesFacts:
     uses, err = uses_from_cluster(runner, context=None, namespace=None, all_namespaces=True, timeout=budget)
     if err:
         raise RuntimeError(err)
-    archs = [n.arch for n in (facts.kubectl.nodes if facts.kubectl else []) if n.arch]
-    arch = max(set(archs), key=archs.count) if archs else (facts.host.arch if facts.host else "arm64")
+    arch = kubectl.majority_arch(facts.kubectl.nodes if facts.kubectl else []) or (
+        facts.host.arch if facts.host else "arm64"
+    )
     target = Platform.parse(f"linux/{arch}")
-    emulator = facts.emulation.emulator if facts.emulation else "unknown"
-    if emulator == "native":
-        emulator = "unknown"
+    emulator = emulation.foreign_emulator(facts.emulation.emulator if facts.emulation else "unknown")
     client = RegistryClient(runner=runner, cache=Cache(), timeout=min(5.0, budget), retries=1)
     try:
         results = Scanner(client, target, emulator, suggest=False).scan(uses, budget=budget)

@@ -113,7 +113,12 @@ def probe_nodes(runner: Runner, context: str | None = None) -> str | None:
     if not res.ok:
         return None
     try:
-        archs = [n.arch for n in _nodes(json.loads(res.stdout)) if n.arch]
+        return majority_arch(_nodes(json.loads(res.stdout)))
     except (json.JSONDecodeError, AttributeError, TypeError):
         return None
+
+
+def majority_arch(nodes: list[NodeFacts]) -> str | None:
+    """The architecture most nodes report (what a workload's pods will mostly land on)."""
+    archs = [n.arch for n in nodes if n.arch]
     return max(set(archs), key=archs.count) if archs else None

@@ -82,11 +82,7 @@ def detect_platform_and_emulator(
         return target, want_emulator, "--emulator"
     node, entries, why = emulation.read_node_binfmt(runner) if eng and eng.reachable else (None, None, None)
     em = emulation.resolve_emulator(eng, node, entries, why)
-    name = em.emulator
-    if name == "native":
-        # An x86_64 engine runs amd64 natively; for other foreign arches nothing is known.
-        name = "unknown"
-    return target, name, em.source
+    return target, emulation.foreign_emulator(em.emulator), em.source
 
 
 def run_scan(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from kdoctor.images.platforms import Platform, index_entries, match, normalise
+from kdoctor.images.platforms import Platform, config_platform, index_entries, match
 from kdoctor.images.reference import Reference
 from kdoctor.images.registry import RegistryClient, RegistryError
 
@@ -41,13 +41,7 @@ def has_platform(client: RegistryClient, ref: Reference, target: Platform) -> bo
     if m.is_index:
         entry, exact = match(index_entries(m.data), target)
         return entry is not None and exact
-    cfg_digest = (m.data.get("config") or {}).get("digest")
-    if not isinstance(cfg_digest, str):
-        return False
-    import json
-
-    cfg = json.loads(client.blob(ref, cfg_digest))
-    return normalise(cfg.get("os", ""), cfg.get("architecture", ""), cfg.get("variant", "")) == target
+    return config_platform(client.image_config(ref, m.data)) == target
 
 
 def find_newer_tag(client: RegistryClient, ref: Reference, target: Platform) -> str | None:

@@ -63,6 +63,11 @@ def normalise(os_: str, arch: str, variant: str = "") -> Platform:
     return Platform(os_, arch, variant)
 
 
+def config_platform(cfg: dict[str, Any]) -> Platform:
+    """The platform an image config declares (os, architecture, variant)."""
+    return normalise(str(cfg.get("os", "")), str(cfg.get("architecture", "")), str(cfg.get("variant", "")))
+
+
 def is_attestation(entry: dict[str, Any]) -> bool:
     plat = entry.get("platform") if isinstance(entry.get("platform"), dict) else {}
     ann = entry.get("annotations") if isinstance(entry.get("annotations"), dict) else {}

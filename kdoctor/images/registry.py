@@ -6,6 +6,7 @@ end. Credentials and tokens never appear in errors, logs or results (auth.Secret
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -68,6 +69,11 @@ class Stats:
     def count(self, what: str) -> None:
         with self.lock:
             self.requests[what] += 1
+
+
+def _backoff(attempt: int) -> float:
+    """Exponential backoff with jitter, capped at 4 s."""
+    return min(4.0, 0.2 * 2**attempt) * (0.5 + random.random())
 
 
 def _digest_of(data: bytes) -> str:
@@ -150,8 +156,6 @@ class RegistryClient:
         creds = self._credentials(registry)
         if not creds or not creds.username or not creds.password:
             return {}
-        import base64
-
         raw = f"{creds.username}:{creds.password.reveal()}".encode()
         return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
 
@@ -246,7 +250,7 @@ class RegistryClient:
             if resp is None:
                 if attempt < self.retries:
                     attempt += 1
-                    time.sleep(min(4.0, 0.2 * 2**attempt) * (0.5 + random.random()))
+                    time.sleep(_backoff(attempt))
                     continue
                 raise err
             self._record_rate_limit(ref, resp)
@@ -259,7 +263,7 @@ class RegistryClient:
                 continue
             if resp.status_code in RETRY_STATUS and attempt < self.retries:
                 attempt += 1
-                delay = min(4.0, 0.2 * 2**attempt) * (0.5 + random.random())
+                delay = _backoff(attempt)
                 ra = resp.headers.get("retry-after")
                 if ra and ra.strip().isdigit():
                     delay = min(float(ra), 10.0)
@@ -325,7 +329,7 @@ class RegistryClient:
                 if not exc.retryable or attempt >= self.retries:
                     raise
                 attempt += 1
-                time.sleep(min(4.0, 0.2 * 2**attempt) * (0.5 + random.random()))
+                time.sleep(_backoff(attempt))
 
     # -- API ---------------------------------------------------------------------------------
     def _parse_manifest(self, raw: bytes, digest: str, content_type: str) -> Manifest:
@@ -429,6 +433,20 @@ class RegistryClient:
             raise RegistryError(f"blob bytes do not match digest {digest}: refusing it")
         self.cache.put_blob(digest, data)
         return data
+
+    def image_config(self, ref: Reference, manifest: dict[str, Any]) -> dict[str, Any]:
+        """The image config a manifest names, parsed (verified against its digest like every blob)."""
+        desc = manifest.get("config")
+        digest = desc.get("digest") if isinstance(desc, dict) else None
+        if not isinstance(digest, str):
+            raise RegistryError("the manifest names no config blob")
+        try:
+            cfg = json.loads(self.blob(ref, digest))
+        except ValueError:
+            raise RegistryError("the image config is not valid JSON") from None
+        if not isinstance(cfg, dict):
+            raise RegistryError("the image config is not a JSON object")
+        return cfg
 
     def _blob_once(self, ref: Reference, digest: str, cap: int) -> bytes:
         with self._request("GET", ref, f"blobs/{digest}", "blob") as resp:

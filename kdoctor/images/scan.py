@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +13,7 @@ from kdoctor.images import verdict as V
 from kdoctor.images.analyse import analyse_entrypoint
 from kdoctor.images.fixes import find_newer_tag
 from kdoctor.images.layers import WalkStats
-from kdoctor.images.platforms import Platform, index_entries, match, normalise
+from kdoctor.images.platforms import Platform, config_platform, index_entries, match
 from kdoctor.images.reference import Reference, ReferenceError, parse
 from kdoctor.images.registry import RegistryClient, RegistryError
 
@@ -97,22 +96,8 @@ class Scanner:
     suggest: bool = True
     walk: WalkStats = field(default_factory=WalkStats)
 
-    def _config(self, ref: Reference, manifest: dict[str, Any]) -> dict[str, Any]:
-        config = manifest.get("config")
-        digest = config.get("digest") if isinstance(config, dict) else None
-        if not isinstance(digest, str):
-            raise RegistryError("the manifest names no config blob")
-        try:
-            cfg = json.loads(self.client.blob(ref, digest))
-        except ValueError:
-            raise RegistryError("the image config is not valid JSON") from None
-        if not isinstance(cfg, dict):
-            raise RegistryError("the image config is not a JSON object")
-        return cfg
-
-    def _entry(self, ref: Reference, manifest: dict[str, Any], use: ImageUse) -> tuple[dict[str, Any], V.Entrypoint]:
-        cfg = self._config(ref, manifest)
-        ep = analyse_entrypoint(
+    def _entry(self, ref: Reference, manifest: dict[str, Any], cfg: dict[str, Any], use: ImageUse) -> V.Entrypoint:
+        return analyse_entrypoint(
             self.client,
             ref,
             manifest,
@@ -122,7 +107,6 @@ class Scanner:
             cache=self.client.cache,
             stats=self.walk,
         )
-        return cfg, ep
 
     def scan_one(self, use: ImageUse) -> ImageResult:
         res = ImageResult(ref=use.ref, sources=list(use.sources), command=use.command, args=use.args)
@@ -191,8 +175,8 @@ class Scanner:
             amd = next((e for e in entries if e.platform.arch == "amd64"), entries[0] if entries else None)
             if amd is not None:
                 try:
-                    _, ep = self._entry(ref, self.client.child(ref, amd.digest).data, use)
-                    res.entrypoint = ep
+                    child = self.client.child(ref, amd.digest).data
+                    res.entrypoint = self._entry(ref, child, self.client.image_config(ref, child), use)
                 except RegistryError as exc:
                     res.entrypoint = V.Entrypoint(note=f"{amd.platform} entry not analysed: {exc.reason}")
                 only_amd = {e.platform.arch for e in entries} == {"amd64"}
@@ -208,8 +192,8 @@ class Scanner:
         self._judge_single(ref, m, use, res, None)
 
     def _judge_single(self, ref: Reference, m: Any, use: ImageUse, res: ImageResult, known: Platform | None) -> None:
-        cfg = self._config(ref, m.data)
-        plat = known or normalise(str(cfg.get("os", "")), str(cfg.get("architecture", "")), str(cfg.get("variant", "")))
+        cfg = self.client.image_config(ref, m.data)
+        plat = known or config_platform(cfg)
         if res.kind == "manifest":
             res.platforms = [str(plat)]
         if plat == self.target and use.platform is None:
@@ -218,10 +202,7 @@ class Scanner:
         if plat.arch == self.target.arch and plat.os == self.target.os:
             res.verdict, res.reason = V.NATIVE, f"the {plat} variant runs natively"
             return
-        ep = analyse_entrypoint(
-            self.client, ref, m.data, cfg, command=use.command, args=use.args, cache=self.client.cache, stats=self.walk
-        )
-        res.entrypoint = ep
+        ep = res.entrypoint = self._entry(ref, m.data, cfg, use)
         res.verdict, res.reason = V.emulated_verdict(ep, self.emulator, plat.arch)
         if res.verdict == V.CRASH:
             res.suggestion = (
@@ -249,26 +230,30 @@ class Scanner:
         results: list[ImageResult] = []
         pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="image")
         futures = {pool.submit(self.scan_one, use): use for use in groups.values()}
+        collected: set[Future[ImageResult]] = set()
         try:
             for fut in as_completed(futures, timeout=budget):
+                collected.add(fut)
                 r = fut.result()
                 results.append(r)
                 if progress:
                     progress(r)
         except FuturesTimeout:
             for fut, use in futures.items():
-                if not fut.done():
-                    fut.cancel()
-                    results.append(
-                        ImageResult(
-                            ref=use.ref,
-                            sources=list(use.sources),
-                            verdict=V.UNKNOWN,
-                            reason=f"not resolved within the {budget:g}s time budget",
-                        )
-                    )
-                elif fut.result() not in results:
+                if fut in collected:
+                    continue
+                if fut.done():
                     results.append(fut.result())
+                    continue
+                fut.cancel()
+                results.append(
+                    ImageResult(
+                        ref=use.ref,
+                        sources=list(use.sources),
+                        verdict=V.UNKNOWN,
+                        reason=f"not resolved within the {budget:g}s time budget",
+                    )
+                )
         finally:
             # Workers still running are bounded by the HTTP timeouts; do not wait for them here.
             pool.shutdown(wait=budget is None, cancel_futures=True)

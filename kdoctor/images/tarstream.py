@@ -36,8 +36,8 @@ class _Raw:
         self.count = 0
         self._hash = hasher
 
-    def read(self, n: int = -1) -> bytes:
-        while not self.eof and (n < 0 or len(self._buf) < n):
+    def read(self, n: int) -> bytes:
+        while not self.eof and len(self._buf) < n:
             try:
                 chunk = next(self._chunks)
             except StopIteration:
@@ -47,10 +47,7 @@ class _Raw:
             if self._hash is not None:
                 self._hash.update(chunk)
             self._buf += chunk
-        if n < 0:
-            out, self._buf = self._buf, b""
-        else:
-            out, self._buf = self._buf[:n], self._buf[n:]
+        out, self._buf = self._buf[:n], self._buf[n:]
         return out
 
 
@@ -105,8 +102,6 @@ class Decompressor:
             return data or None
         except zlib.error as exc:
             raise LayerError(f"corrupt gzip stream: {exc}") from None
-        except LayerError:
-            raise
         except KdoctorError:
             raise
         except Exception as exc:  # zstandard.ZstdError and friends

@@ -70,6 +70,24 @@ def scan(
             c.close()
 
 
+def kdoctor_images(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`kdoctor images` for linux/arm64 under QEMU, with its own cache and no docker credentials."""
+    argv = [
+        sys.executable,
+        "-m",
+        "kdoctor",
+        "images",
+        "--platform",
+        "linux/arm64",
+        "--emulator",
+        "qemu",
+        "--no-suggest",
+        *args,
+    ]
+    env = {**os.environ, "KDOCTOR_CACHE_DIR": str(home / "cache"), "DOCKER_CONFIG": str(home / "docker")}
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+
+
 MANIFEST = r"/v2/kdoctor/hello/manifests/"
 BLOBS = r"/v2/kdoctor/hello/blobs/"
 
@@ -199,28 +217,7 @@ def test_whole_run_with_every_fault_finishes_in_bounded_time(faults: FaultProxy,
     )
     refs = [f"{faults.host}/kdoctor/hello:{t}" for t in ("multi", "c", "arm64only", "dockerlist", "amd64only")]
     t0 = time.monotonic()
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kdoctor",
-            "images",
-            "-o",
-            "json",
-            "--platform",
-            "linux/arm64",
-            "--emulator",
-            "qemu",
-            "--no-suggest",
-            "--timeout",
-            "2",
-            *refs,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "KDOCTOR_CACHE_DIR": str(tmp_path / "c"), "DOCKER_CONFIG": str(tmp_path / "d")},
-    )
+    res = kdoctor_images(tmp_path, "-o", "json", "--timeout", "2", *refs, timeout=120)
     took = time.monotonic() - t0
     doc = json.loads(res.stdout)
     verdicts = {i["ref"].rsplit(":", 1)[1]: i["verdict"] for i in doc["images"]}
@@ -416,46 +413,10 @@ def test_wrongly_shaped_manifests_are_unknown(faults: FaultProxy, body: bytes) -
 
 def test_rate_limit_headers_are_reported(faults: FaultProxy, tmp_path: Path) -> None:
     faults.rules.append(Rule(MANIFEST, "ratelimit"))
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kdoctor",
-            "images",
-            "-o",
-            "json",
-            "--platform",
-            "linux/arm64",
-            "--emulator",
-            "qemu",
-            "--no-suggest",
-            f"{faults.host}/kdoctor/hello:multi",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "KDOCTOR_CACHE_DIR": str(tmp_path / "c"), "DOCKER_CONFIG": str(tmp_path)},
-    )
+    res = kdoctor_images(tmp_path / "json", "-o", "json", f"{faults.host}/kdoctor/hello:multi")
     doc = json.loads(res.stdout)
     assert doc["rate_limits"] == {
         faults.host: {"limit": "100;w=21600", "remaining": "76;w=21600", "source": "192.0.2.7"}
     }
-    text = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kdoctor",
-            "images",
-            "--platform",
-            "linux/arm64",
-            "--emulator",
-            "qemu",
-            "--no-suggest",
-            f"{faults.host}/kdoctor/hello:multi",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "KDOCTOR_CACHE_DIR": str(tmp_path / "c2"), "DOCKER_CONFIG": str(tmp_path)},
-    ).stdout
+    text = kdoctor_images(tmp_path / "text", f"{faults.host}/kdoctor/hello:multi").stdout
     assert "76;w=21600 of 100;w=21600 pulls left" in text

@@ -1,6 +1,7 @@
 """The error hierarchy and the one table that maps outcomes to exit codes.
 
-Only ``kdoctor.cli`` turns these into process exit codes; library code raises them.
+Only ``kdoctor.cli.main`` turns these into process exit codes; library code raises them. The exit-code
+texts each command's --help prints live here too, next to the codes they describe (README repeats them).
 """
 
 from __future__ import annotations
@@ -10,17 +11,42 @@ from enum import IntEnum
 
 class ExitCode(IntEnum):
     OK = 0
-    FINDINGS = 1  # at least one error (or warning with --fail-on warning)
+    FINDINGS = 1  # at least one error (or warning with --fail-on warning); a tool `up` needed failed
     USAGE = 2  # bad flags or bad input files
     INCOMPLETE = 3  # checks (or image lookups) could not run
     CONFLICT = 4  # `up`: an existing cluster differs in something that cannot change in place
     PREFLIGHT = 5  # `up`: the plan cannot work; nothing was changed
-    INTERNAL = 70
+    INTERNAL = 70  # a bug in kdoctor: one line on stderr and a crash log
     INTERRUPTED = 130
+
+
+EXIT_HELP = {
+    "diagnose": (
+        "Exit codes: 0 no errors; 1 at least one error (or warning with --fail-on warning); "
+        "2 bad usage or bad input; 3 some checks could not run; 70 internal error (see the crash log)."
+    ),
+    "images": (
+        "Exit codes: 0 every image is native or emulated; 1 some image will crash or cannot run (crash, "
+        "unsupported); 2 bad usage or bad input; 3 some verdicts are unknown (registry unreachable, 401, 429, "
+        "timeout) and none worse; 70 internal error."
+    ),
+    "up": (
+        "Exit codes: 0 ready (created, started, updated, or already matching); 1 the cluster did not become ready, "
+        "its nodes are not arm64, or a tool failed; 2 bad usage or a malformed profile; 4 an existing cluster "
+        "differs in something that cannot change in place (use --recreate), or consent was refused; 5 preflight "
+        "failed, nothing changed; 70 internal error; 130 interrupted (re-run to finish)."
+    ),
+    "why": (
+        "Exit codes: 0 the failure was explained (or nothing is failing); 1 the pod is failing and no known "
+        "signature matched (or a --log matched nothing); 2 bad usage; 3 the pod's facts could not be gathered; "
+        "70 internal error."
+    ),
+}
 
 
 class KdoctorError(Exception):
     exit_code: ExitCode = ExitCode.INTERNAL
+    hint: str | None = None  # what the user can do, printed after the message
 
 
 class UsageError(KdoctorError):
@@ -42,24 +68,16 @@ class InputError(UsageError):
         super().__init__(f"{where}: {what}{message}")
 
 
-class ProbeError(KdoctorError):
-    """A fact source could not be read. Probes turn this into a recorded reason, never a crash."""
+class IncompleteError(KdoctorError):
+    """The facts a command needs could not be gathered (e.g. `why POD` cannot read the pod)."""
 
     exit_code = ExitCode.INCOMPLETE
 
 
-class ConflictError(KdoctorError):
-    exit_code = ExitCode.CONFLICT
-
-
-class PreflightError(KdoctorError):
-    exit_code = ExitCode.PREFLIGHT
-
-
 class CommandFailed(KdoctorError):
-    """A tool kdoctor ran exited non-zero where success was required."""
+    """A tool kdoctor ran exited non-zero where success was required (`up`, `down`): exit 1, nothing deleted."""
 
-    exit_code = ExitCode.INTERNAL
+    exit_code = ExitCode.FINDINGS
 
     def __init__(self, argv: tuple[str, ...], returncode: int, stderr: str):
         self.argv = argv
@@ -70,4 +88,6 @@ class CommandFailed(KdoctorError):
 
 
 class Interrupted(BaseException):
-    """SIGINT or SIGTERM arrived: unwind (letting `finally` blocks stop child processes) and exit 130."""
+    """SIGINT or SIGTERM arrived: unwind (letting `finally` blocks stop child processes) and exit 130.
+
+    The optional message says what state the interruption left (printed after "interrupted")."""

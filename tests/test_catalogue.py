@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kdoctor.checks.registry import ID_PREFIX_CATEGORY, catalogue, load_checks
+from kdoctor.checks.all import load_checks
+from kdoctor.checks.catalogue import ID_PREFIX_CATEGORY, catalogue
 from kdoctor.cli import app
 from kdoctor.errors import InputError
 from kdoctor.report.model import Severity

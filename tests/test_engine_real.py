@@ -71,7 +71,9 @@ def test_engine_probe_reads_the_real_daemon(on_engine: Dockerd) -> None:
 
 
 def test_docker_argv_comes_from_python_on_whales(on_engine: Dockerd) -> None:
-    argv = engine.docker_argv()
+    from kdoctor.tools.docker import docker_argv
+
+    argv = docker_argv()
     assert argv[0].endswith("docker")
 
 
@@ -93,7 +95,7 @@ def test_kind_probe_lists_node_containers(on_engine: Dockerd, tmp_path: Path) ->
 
 
 def test_diagnose_on_this_machine_with_the_fixture_engine(on_engine: Dockerd) -> None:
-    from kdoctor.diagnose import run_checks
+    from kdoctor.checks.run import run_checks
 
     facts = gather(SubprocessRunner())
     assert facts.engine and facts.engine.reachable

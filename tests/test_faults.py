@@ -23,7 +23,8 @@ import pytest
 from kdoctor.images.cache import Cache
 from kdoctor.images.platforms import Platform
 from kdoctor.images.registry import RegistryClient
-from kdoctor.images.scan import ImageUse, Scanner
+from kdoctor.images.scan import Scanner
+from kdoctor.images.uses import ImageUse
 from tests.faultproxy import FaultProxy, Rule
 from tests.imagebuilder import Pusher, sha
 from tests.realparts import RegistryServer

@@ -13,7 +13,8 @@ from kdoctor.cli import app
 from kdoctor.images.cache import Cache
 from kdoctor.images.platforms import Platform
 from kdoctor.images.registry import RegistryClient
-from kdoctor.images.scan import ImageUse, Scanner
+from kdoctor.images.scan import Scanner
+from kdoctor.images.uses import ImageUse
 from tests.registry_fixtures import Images
 
 pytestmark = pytest.mark.registry
@@ -264,7 +265,7 @@ def test_hundred_image_directory(images: Images, cache_dir: Path, tmp_path: Path
 
 def test_diagnose_judges_the_current_clusters_images(images: Images, machine, monkeypatch, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
     """diagnose's images category: workloads from (fake) kubectl, verdicts from the real registry."""
-    from kdoctor.diagnose import run_checks
+    from kdoctor.checks.run import run_checks
     from kdoctor.facts.gather import gather
     from kdoctor.runner import SubprocessRunner
     from tests.conftest import DATA, apple_silicon_env
@@ -292,7 +293,10 @@ def test_diagnose_judges_the_current_clusters_images(images: Images, machine, mo
     }
     (kube / "pods.json").write_text(json.dumps(pods))
     monkeypatch.setenv("FAKE_KUBE_DIR", str(kube))
-    facts = gather(SubprocessRunner(), system="Darwin", images_budget=20)
+    from kdoctor.commands._common import cluster_images_phase
+
+    runner = SubprocessRunner()
+    facts = gather(runner, system="Darwin", images_phase=cluster_images_phase(runner, 20))
     assert facts.images is not None and facts.images.platform == "linux/arm64" and facts.images.emulator == "qemu"
     report = run_checks(facts, only=["KD801"])
     got = {(f.subject, f.severity.value, f.data.get("verdict")) for f in report.findings}

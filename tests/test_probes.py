@@ -12,6 +12,7 @@ from kdoctor.facts import emulation, engine, host, kubectl, minikube, tools
 from kdoctor.facts.gather import gather
 from kdoctor.facts.model import ProbeStatus
 from kdoctor.runner import SubprocessRunner
+from kdoctor.tools.kubectl import QUICK
 from tests.conftest import DATA, FakeMachine, apple_silicon_env
 
 DD_SETTINGS = "Library/Group Containers/group.com.docker/settings-store.json"
@@ -185,7 +186,7 @@ def test_kubectl_probe_reachable_and_not(machine: FakeMachine, monkeypatch: pyte
     k = kubectl.probe_kubectl(SubprocessRunner())
     assert not k.server_reachable and "was refused" in (k.server_error or "")
     assert all(
-        f"--request-timeout={kubectl.REQUEST_TIMEOUT}" in argv
+        f"--request-timeout={QUICK:g}s" in argv
         for argv in machine.calls("kubectl")
         if argv[:1] == ["version"] and "--client" not in argv
     )
@@ -194,7 +195,7 @@ def test_kubectl_probe_reachable_and_not(machine: FakeMachine, monkeypatch: pyte
 def test_full_gather_of_a_fake_mac_matches_the_healthy_scenario(
     machine: FakeMachine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kdoctor.diagnose import run_checks
+    from kdoctor.checks.run import run_checks
 
     fake_mac(machine, monkeypatch)
     machine.write(DD_SETTINGS, (DATA / "docker-desktop" / "settings-store.json").read_text())

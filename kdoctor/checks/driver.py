@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kdoctor.checks._util import apple_silicon
-from kdoctor.checks.registry import Ctx, check
+from kdoctor.checks.catalogue import Ctx, check
 from kdoctor.facts.model import Facts
 from kdoctor.report.model import Finding, Severity
 
@@ -21,7 +20,7 @@ def minikube_driver(facts: Facts, c: Ctx) -> Iterator[Finding]:
     if not mk.profiles:
         yield c.ok("no minikube profiles")
         return
-    if not apple_silicon(facts):
+    if not facts.apple_silicon():
         yield c.ok("not an Apple Silicon host")
         return
     for p in mk.profiles:
@@ -51,7 +50,7 @@ def minikube_binary_arch(facts: Facts, c: Ctx) -> Iterator[Finding]:
     t = facts.tools.get("minikube")
     if t is None or not t.path:
         yield c.ok("minikube is not installed")
-    elif apple_silicon(facts) and t.binary_arch == "x86_64":
+    elif facts.apple_silicon() and t.binary_arch == "x86_64":
         yield c.problem(
             f"minikube at {t.path} is an x86_64 binary; on Apple Silicon minikube refuses the docker "
             "driver from it (PROVIDER_DOCKER_INCORRECT_ARCH)",

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kdoctor.checks._util import GIB, MIB, apple_silicon, gib
-from kdoctor.checks.registry import Ctx, check
-from kdoctor.facts.model import EngineFacts, Facts
+from kdoctor.checks.catalogue import Ctx, check
+from kdoctor.facts.model import GIB, MIB, EngineFacts, Facts, gib
 from kdoctor.report.model import Finding, Severity
 
 PRODUCT_NAMES = {
@@ -42,7 +41,7 @@ def engine_reachable(facts: Facts, c: Ctx) -> Iterator[Finding]:
 def engine_arch(facts: Facts, c: Ctx) -> Iterator[Finding]:
     e = facts.engine
     assert e is not None
-    if apple_silicon(facts) and e.arch == "x86_64":
+    if facts.apple_silicon() and e.arch == "x86_64":
         yield c.problem(
             f"{product_name(e)} runs an x86_64 VM on this Apple Silicon Mac: every container, "
             "the Kubernetes node included, is emulated",

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kdoctor.checks._util import GIB, apple_silicon, gib
-from kdoctor.checks.registry import Ctx, check
-from kdoctor.facts.model import Facts
+from kdoctor.checks.catalogue import Ctx, check
+from kdoctor.facts.model import GIB, Facts, gib
 from kdoctor.report.model import Finding
 
 
@@ -28,7 +27,7 @@ def python_under_rosetta(facts: Facts, c: Ctx) -> Iterator[Finding]:
 def apple_silicon_host(facts: Facts, c: Ctx) -> Iterator[Finding]:
     h = facts.host
     assert h is not None
-    if apple_silicon(facts):
+    if facts.apple_silicon():
         chip = h.apple_chip or "Apple Silicon"
         yield c.ok(f"{chip}, macOS {h.os_version or '?'}, {h.cpus} CPUs, {gib(h.memory_total)}")
     else:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kdoctor import versions
-from kdoctor.checks._util import apple_silicon
-from kdoctor.checks.registry import Ctx, check
+from kdoctor.checks.catalogue import Ctx, check
 from kdoctor.facts.model import Facts
 from kdoctor.report.model import Finding, Severity
 
@@ -127,7 +126,7 @@ def node_arch(facts: Facts, c: Ctx) -> Iterator[Finding]:
     if not k.nodes:
         yield c.ok("no nodes to check")
         return
-    if not apple_silicon(facts):
+    if not facts.apple_silicon():
         yield c.ok(f"node architectures: {', '.join(sorted({n.arch or '?' for n in k.nodes}))}")
         return
     bad = [n for n in k.nodes if n.arch and n.arch != "arm64"]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kdoctor.checks._util import MIB, vm_memory_mb
-from kdoctor.checks.registry import Ctx, check
-from kdoctor.facts.model import Facts, MinikubeProfile
+from kdoctor.checks.catalogue import Ctx, check
+from kdoctor.facts.model import MIB, Facts, MinikubeProfile
 from kdoctor.report.model import Finding, Severity
 
 KIC_DRIVERS = {"docker", "podman"}
@@ -21,7 +20,7 @@ def profile_exceeds_vm(facts: Facts, c: Ctx) -> Iterator[Finding]:
     """minikube's own "has only N MB memory but you specified M MB", before it happens."""
     mk, e, h = facts.minikube, facts.engine, facts.host
     assert mk is not None and e is not None and h is not None
-    vm_mb = vm_memory_mb(facts)
+    vm_mb = facts.vm_memory_mb()
     found = False
     for p in mk.profiles:
         data = {"profile": p.name, "memory_mb": p.memory_mb, "cpus": p.cpus}
@@ -102,7 +101,7 @@ def profile_below_floor(facts: Facts, c: Ctx) -> Iterator[Finding]:
 def profile_no_headroom(facts: Facts, c: Ctx) -> Iterator[Finding]:
     mk = facts.minikube
     assert mk is not None
-    vm_mb = vm_memory_mb(facts) or 0
+    vm_mb = facts.vm_memory_mb() or 0
     headroom = c.threshold("headroom_mb")
     found = False
     for p in mk.profiles:
@@ -125,7 +124,7 @@ def profile_no_headroom(facts: Facts, c: Ctx) -> Iterator[Finding]:
 def kind_nodes_vs_vm(facts: Facts, c: Ctx) -> Iterator[Finding]:
     kd = facts.kind
     assert kd is not None
-    vm_mb = vm_memory_mb(facts) or 0
+    vm_mb = facts.vm_memory_mb() or 0
     per_node = c.threshold("per_node_mb")
     nodes = sum(len(cl.nodes) for cl in kd.clusters)
     if nodes and nodes * per_node > vm_mb:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kdoctor.checks._util import apple_silicon
-from kdoctor.checks.registry import Ctx, check
+from kdoctor.checks.catalogue import Ctx, check
 from kdoctor.facts.model import Facts
 from kdoctor.report.model import Finding
 
@@ -13,7 +12,7 @@ from kdoctor.report.model import Finding
 @check("KD201", needs=("host", "tools"))
 def tool_binary_arch(facts: Facts, c: Ctx) -> Iterator[Finding]:
     """kubectl, kind and docker built for x86_64 on an arm64 Mac (minikube is KD502)."""
-    if not apple_silicon(facts):
+    if not facts.apple_silicon():
         yield c.ok("not an Apple Silicon host")
         return
     found = False

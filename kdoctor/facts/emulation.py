@@ -7,13 +7,10 @@ Without a node, the product's own settings say what it registers.
 
 from __future__ import annotations
 
-import json
-
-from kdoctor.facts.engine import run_docker
 from kdoctor.facts.model import BinfmtEntry, EmulationFacts, EngineFacts
 from kdoctor.runner import Runner
+from kdoctor.tools.docker import NODE_LABELS, ps_rows, run_docker
 
-NODE_LABELS = ("io.x-k8s.kind.cluster", "name.minikube.sigs.k8s.io")
 BINFMT_DIR = "/proc/sys/fs/binfmt_misc"
 # e_machine 0x3e (x86-64) at byte 18 of an ELF header, as binfmt magic hex.
 _X86_64_MAGIC_TAIL = "3e00"
@@ -79,14 +76,9 @@ def read_node_binfmt(runner: Runner) -> tuple[str | None, list[BinfmtEntry] | No
     ps = run_docker(runner, ["ps", "--filter", "status=running", "--format", "{{json .}}"])
     if not ps.ok:
         return None, None, ps.why()
-    for line in ps.stdout.splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        labels = {kv.split("=", 1)[0] for kv in str(row.get("Labels", "")).split(",") if "=" in kv}
+    for labels, row in ps_rows(ps.stdout):
         name = str(row.get("Names") or row.get("ID") or "")
-        if not name or not labels & set(NODE_LABELS):
+        if not name or not set(labels) & set(NODE_LABELS):
             continue
         res = run_docker(runner, ["exec", name, "grep", "-rH", "", BINFMT_DIR + "/"], timeout=8)
         if res.stdout.strip():

@@ -15,22 +15,8 @@ from typing import Any
 import yaml
 
 from kdoctor.facts.model import ColimaConfig, DockerDesktopSettings, EngineFacts, Product
-from kdoctor.runner import CommandResult, Runner
-
-
-def docker_argv(host: str | None = None) -> list[str]:
-    """The argv prefix for the docker CLI, as python-on-whales would build it."""
-    from python_on_whales import DockerClient
-    from python_on_whales.client_config import ClientNotFoundError
-
-    try:
-        return [str(a) for a in DockerClient(host=host).client_config.docker_cmd]
-    except ClientNotFoundError:
-        return ["docker"] + (["--host", host] if host else [])
-
-
-def run_docker(runner: Runner, args: list[str], timeout: float = 8.0) -> CommandResult:
-    return runner.run([*docker_argv(), *args], timeout=timeout)
+from kdoctor.runner import Runner
+from kdoctor.tools.docker import run_docker
 
 
 def normalise_arch(arch: str | None) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from kdoctor import __version__
 from kdoctor.facts import emulation, engine, host, kind, kubectl, minikube, tools
-from kdoctor.facts.model import Facts, ImageFact, ImagesFacts, ProbeRecord, ProbeStatus
+from kdoctor.facts.model import Facts, ImagesFacts, ProbeRecord, ProbeStatus
 from kdoctor.runner import Runner
 
 
@@ -77,8 +77,10 @@ def gather(
     home: Path | None = None,
     system: str | None = None,
     on_done: Callable[[str], None] | None = None,
-    images_budget: float = 0.0,
+    images_phase: Callable[[Facts], ImagesFacts] | None = None,
 ) -> Facts:
+    """Every probe at once; then, when given and a cluster answers, the images phase (it needs the
+    emulator and node architectures found by the first)."""
     home = home or Path.home()
     probes = build_probes(runner, home, system)
     results: dict[str, Any] = {}
@@ -107,61 +109,21 @@ def gather(
     # Subprocesses have their own timeouts, so any straggler thread ends soon; don't wait for it.
     pool.shutdown(wait=False, cancel_futures=True)
     facts = assemble(results, records)
-    if images_budget and facts.kubectl and facts.kubectl.server_reachable:
-        # Second phase: the images need the emulator and node architecture found above.
+    if images_phase is not None and facts.kubectl and facts.kubectl.server_reachable:
         t0 = time.monotonic()
         try:
-            facts.images = images_probe(runner, facts, budget=images_budget)
+            facts.images = images_phase(facts)
             facts.probes["images"] = ProbeRecord(status=ProbeStatus.OK)
         except Exception as exc:  # network trouble must not sink the report
             facts.probes["images"] = ProbeRecord(status=ProbeStatus.ERROR, reason=f"{type(exc).__name__}: {exc}"[:300])
         facts.probes["images"].duration_ms = int((time.monotonic() - t0) * 1000)
         if on_done:
             on_done("images")
-    elif images_budget:
+    elif images_phase is not None:
         facts.probes["images"] = ProbeRecord(
             status=ProbeStatus.MISSING, reason="no reachable cluster to list images from"
         )
     return facts
-
-
-def images_probe(runner: Runner, facts: Facts, *, budget: float) -> ImagesFacts:
-    """The current cluster's workload images, judged for its nodes and emulator within `budget` seconds."""
-    from kdoctor.images.cache import Cache
-    from kdoctor.images.platforms import Platform
-    from kdoctor.images.registry import RegistryClient
-    from kdoctor.images.scan import Scanner
-    from kdoctor.images.sources import uses_from_cluster
-
-    uses, err = uses_from_cluster(runner, context=None, namespace=None, all_namespaces=True, timeout=budget)
-    if err:
-        raise RuntimeError(err)
-    arch = kubectl.majority_arch(facts.kubectl.nodes if facts.kubectl else []) or (
-        facts.host.arch if facts.host else "arm64"
-    )
-    target = Platform.parse(f"linux/{arch}")
-    emulator = emulation.foreign_emulator(facts.emulation.emulator if facts.emulation else "unknown")
-    client = RegistryClient(runner=runner, cache=Cache(), timeout=min(5.0, budget), retries=1)
-    try:
-        results = Scanner(client, target, emulator, suggest=False).scan(uses, budget=budget)
-    finally:
-        client.close()
-    return ImagesFacts(
-        platform=str(target),
-        emulator=emulator,
-        budget_s=budget,
-        images=[
-            ImageFact(
-                ref=r.ref,
-                verdict=r.verdict,
-                reason=r.reason,
-                go_version=r.entrypoint.go_version if r.entrypoint else None,
-                suggestion=r.suggestion,
-                sources=r.sources[:5],
-            )
-            for r in results
-        ],
-    )
 
 
 def assemble(results: dict[str, Any], records: dict[str, ProbeRecord]) -> Facts:

@@ -2,29 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
-from kdoctor.facts.engine import run_docker
 from kdoctor.facts.model import KindCluster, KindFacts, KindNode
 from kdoctor.runner import Runner
-
-KIND_LABEL = "io.x-k8s.kind.cluster"
-
-
-def node_rows(stdout: str) -> list[tuple[str, dict[str, str], dict[str, object]]]:
-    """(cluster, labels, row) for each kind node container in `docker ps --format '{{json .}}'` output."""
-    rows = []
-    for line in stdout.splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(row, dict):
-            continue
-        labels = dict(kv.split("=", 1) for kv in str(row.get("Labels", "")).split(",") if "=" in kv)
-        if labels.get(KIND_LABEL):
-            rows.append((labels[KIND_LABEL], labels, row))
-    return rows
+from kdoctor.tools.docker import KIND_LABEL, node_rows, run_docker
 
 
 def probe_kind(runner: Runner, *, timeout: float = 10.0) -> KindFacts:
@@ -47,8 +27,8 @@ def probe_kind(runner: Runner, *, timeout: float = 10.0) -> KindFacts:
         for cluster, labels, row in node_rows(ps.stdout):
             node = KindNode(
                 name=str(row.get("Names", "")),
-                image=row.get("Image"),  # type: ignore[arg-type]
-                state=row.get("State"),  # type: ignore[arg-type]
+                image=str(row["Image"]) if row.get("Image") else None,
+                state=str(row["State"]) if row.get("State") else None,
                 role=labels.get("io.x-k8s.kind.role"),
             )
             clusters.setdefault(cluster, KindCluster(name=cluster)).nodes.append(node)

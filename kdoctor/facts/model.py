@@ -12,6 +12,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+
+
+def gib(n: float) -> str:
+    return f"{n / GIB:.1f} GiB"
 
 
 class _Model(BaseModel):
@@ -208,6 +214,13 @@ class Facts(_Model):
     kubectl: KubectlFacts | None = None
     images: ImagesFacts | None = None
 
-    def probe_ok(self, name: str) -> bool:
-        rec = self.probes.get(name)
-        return rec is not None and rec.status is ProbeStatus.OK
+    def apple_silicon(self) -> bool:
+        h = self.host
+        return bool(h and (h.apple_silicon or (h.os == "darwin" and h.arch == "arm64")))
+
+    def vm_memory_mb(self) -> int | None:
+        """The engine VM's memory, when the engine answered and said."""
+        e = self.engine
+        if e is None or not e.reachable or not e.mem_total:
+            return None
+        return e.mem_total // MIB

@@ -1,4 +1,4 @@
-"""`kdoctor images`: gather the uses, decide platform and emulator, scan, render."""
+"""`kdoctor images`: scan the uses for a target, and render the outcome (text or the images/v1 JSON)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kdoctor import __version__
-from kdoctor.errors import ExitCode, UsageError
+from kdoctor.errors import ExitCode
 from kdoctor.images import verdict as V
-from kdoctor.images.cache import Cache
 from kdoctor.images.platforms import Platform
-from kdoctor.images.registry import RegistryClient
-from kdoctor.images.scan import ImageResult, ImageUse, Scanner
+from kdoctor.images.scan import ImageResult, open_scanner
+from kdoctor.images.uses import ImageUse
 from kdoctor.runner import Runner
 
 if TYPE_CHECKING:
@@ -61,30 +60,6 @@ class ScanOutcome:
         }
 
 
-def detect_platform_and_emulator(
-    runner: Runner, *, want_platform: str | None, want_emulator: str, node_arch: str | None
-) -> tuple[Platform, str, str]:
-    """--platform, else the cluster's nodes, else the engine VM, else the host; --emulator or detection."""
-    from kdoctor.facts import emulation, engine, host
-
-    eng = None
-    if want_platform is None or want_emulator == "auto":
-        eng = engine.probe_engine(runner)
-    if want_platform:
-        try:
-            target = Platform.parse(want_platform)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-    else:
-        arch = node_arch or (eng.arch if eng and eng.reachable else None) or host.probe_host(runner).arch
-        target = Platform.parse(f"linux/{arch}")
-    if want_emulator != "auto":
-        return target, want_emulator, "--emulator"
-    node, entries, why = emulation.read_node_binfmt(runner) if eng and eng.reachable else (None, None, None)
-    em = emulation.resolve_emulator(eng, node, entries, why)
-    return target, emulation.foreign_emulator(em.emulator), em.source
-
-
 def run_scan(
     uses: list[ImageUse],
     *,
@@ -100,17 +75,18 @@ def run_scan(
     suggest: bool,
     progress_console: Console | None,
 ) -> ScanOutcome:
-    client = RegistryClient(
-        runner=runner,
-        cache=Cache(enabled=use_cache),
+    t0 = time.monotonic()
+    with open_scanner(
+        runner,
+        platform,
+        emulator,
+        use_cache=use_cache,
         insecure=insecure,
         concurrency=concurrency,
         timeout=timeout,
         max_age=max_age,
-    )
-    scanner = Scanner(client, platform, emulator, suggest=suggest)
-    t0 = time.monotonic()
-    try:
+        suggest=suggest,
+    ) as scanner:
         if progress_console is not None and progress_console.is_terminal and len(uses) > 3:
             from rich.progress import Progress
 
@@ -119,16 +95,15 @@ def run_scan(
                 results = scanner.scan(uses, concurrency=concurrency, progress=lambda _r: bar.advance(task))
         else:
             results = scanner.scan(uses, concurrency=concurrency)
-    finally:
-        client.close()
+        stats = scanner.client.stats
     results.sort(key=lambda r: (-V.SEVERITY_ORDER[r.verdict], r.ref))
     return ScanOutcome(
         platform,
         emulator,
         emulator_source,
         results,
-        dict(client.stats.requests),
-        dict(client.stats.rate_limits),
+        dict(stats.requests),
+        dict(stats.rate_limits),
         time.monotonic() - t0,
     )
 

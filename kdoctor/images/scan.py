@@ -2,39 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as FuturesTimeout
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from kdoctor.errors import KdoctorError
 from kdoctor.images import verdict as V
 from kdoctor.images.analyse import analyse_entrypoint
+from kdoctor.images.cache import Cache
 from kdoctor.images.fixes import find_newer_tag
 from kdoctor.images.layers import WalkStats
 from kdoctor.images.platforms import Platform, config_platform, index_entries, match
 from kdoctor.images.reference import Reference, ReferenceError, parse
 from kdoctor.images.registry import RegistryClient, RegistryError
-
-
-@dataclass
-class ImageUse:
-    """An image as a workload uses it: the reference as written, and the process it is asked to run."""
-
-    ref: str
-    command: list[str] | None = None
-    args: list[str] | None = None
-    platform: str | None = None  # a Compose `platform:` override
-    sources: list[str] = field(default_factory=list)
-
-    def key(self) -> tuple[str, tuple[str, ...] | None, tuple[str, ...] | None, str | None]:
-        return (
-            self.ref,
-            tuple(self.command) if self.command is not None else None,
-            tuple(self.args) if self.args is not None else None,
-            self.platform,
-        )
+from kdoctor.images.uses import ImageUse
+from kdoctor.runner import Runner
 
 
 @dataclass
@@ -258,3 +243,33 @@ class Scanner:
             # Workers still running are bounded by the HTTP timeouts; do not wait for them here.
             pool.shutdown(wait=budget is None, cancel_futures=True)
         return results
+
+
+@contextmanager
+def open_scanner(
+    runner: Runner,
+    target: Platform,
+    emulator: str,
+    *,
+    use_cache: bool = True,
+    insecure: set[str] | frozenset[str] = frozenset(),
+    concurrency: int = 16,
+    timeout: float = 10.0,
+    retries: int = 3,
+    max_age: float = 0.0,
+    suggest: bool = True,
+) -> Iterator[Scanner]:
+    """The one place a registry client and a scanner are built; the client (and its cache) is closed after."""
+    client = RegistryClient(
+        runner=runner,
+        cache=Cache(enabled=use_cache),
+        insecure=set(insecure),
+        concurrency=concurrency,
+        timeout=timeout,
+        retries=retries,
+        max_age=max_age,
+    )
+    try:
+        yield Scanner(client, target, emulator, suggest=suggest)
+    finally:
+        client.close()

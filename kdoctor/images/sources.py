@@ -12,8 +12,9 @@ from typing import Any
 import yaml
 
 from kdoctor.errors import InputError
-from kdoctor.images.scan import ImageUse
+from kdoctor.images.uses import ImageUse
 from kdoctor.runner import Runner
+from kdoctor.tools.kubectl import NORMAL, kubectl_argv
 
 POD_SPEC_PATHS = {
     "Pod": ("spec",),
@@ -143,20 +144,9 @@ def uses_from_cluster(
     runner: Runner, *, context: str | None, namespace: str | None, all_namespaces: bool, timeout: float = 20.0
 ) -> tuple[list[ImageUse], str | None]:
     """Workloads of a live cluster via kubectl (pods and their controllers' templates). (uses, error)."""
-    argv = [
-        "kubectl",
-        "get",
-        "pods,deployments,statefulsets,daemonsets,jobs,cronjobs",
-        "-o",
-        "json",
-        "--request-timeout=10s",
-    ]
-    if context:
-        argv += ["--context", context]
-    if all_namespaces:
-        argv.append("--all-namespaces")
-    elif namespace:
-        argv += ["-n", namespace]
+    scope = ["--all-namespaces"] if all_namespaces else (["-n", namespace] if namespace else [])
+    kinds = "pods,deployments,statefulsets,daemonsets,jobs,cronjobs"
+    argv = kubectl_argv("get", kinds, "-o", "json", *scope, context=context, request_timeout=min(NORMAL, timeout))
     res = runner.run(argv, timeout=timeout)
     if not res.ok:
         return [], res.why()

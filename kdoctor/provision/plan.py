@@ -12,8 +12,7 @@ from typing import Any
 import yaml
 
 from kdoctor import versions
-from kdoctor.checks._util import MIB, apple_silicon
-from kdoctor.facts.model import Facts
+from kdoctor.facts.model import MIB, Facts
 from kdoctor.provision.profile import Profile, Share, to_mb
 
 MIN_CPUS = 2
@@ -222,7 +221,7 @@ def make_plan(profile: Profile, facts: Facts) -> Plan:
                 "Lower resources.memory or enlarge the engine VM.",
             )
         )
-    if eng and eng.reachable and apple_silicon(facts) and eng.arch == "x86_64":
+    if eng and eng.reachable and facts.apple_silicon() and eng.arch == "x86_64":
         pre.append(
             Preflight(
                 "error",
@@ -243,7 +242,7 @@ def make_plan(profile: Profile, facts: Facts) -> Plan:
             )
         )
     if profile.provider == "minikube":
-        if tool and tool.binary_arch == "x86_64" and apple_silicon(facts):
+        if tool and tool.binary_arch == "x86_64" and facts.apple_silicon():
             pre.append(
                 Preflight(
                     "error",

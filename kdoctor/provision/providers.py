@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kdoctor.errors import CommandFailed
-from kdoctor.facts.engine import docker_argv
 from kdoctor.provision.plan import Plan
 from kdoctor.runner import LineSink, Runner
+from kdoctor.tools.docker import docker_argv
 
 MINIKUBE_ENV = {"MINIKUBE_IN_STYLE": "false"}
 RUNNING = {"OK", "Running", "HAppy", "Warning", "Degraded"}
@@ -105,7 +105,7 @@ class Kind:
     runner: Runner
 
     def _nodes(self, name: str) -> list[dict[str, Any]]:
-        from kdoctor.facts.kind import node_rows
+        from kdoctor.tools.docker import node_rows
 
         res = self.runner.run(
             [*docker_argv(), "ps", "-a", "--filter", f"label=io.x-k8s.kind.cluster={name}", "--format", "{{json .}}"],

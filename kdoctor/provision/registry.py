@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 
 from kdoctor.errors import CommandFailed
-from kdoctor.facts.engine import docker_argv
 from kdoctor.provision.kube import apply_configmap
 from kdoctor.provision.plan import Plan
 from kdoctor.runner import Runner
+from kdoctor.tools.docker import docker_argv
 
 ROLE_LABEL = "dev.kdoctor.role=registry"
 

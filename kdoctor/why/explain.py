@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kdoctor.errors import ExitCode
+from kdoctor.images import verdict as V
 from kdoctor.images.scan import ImageResult
 from kdoctor.why.gather import ContainerFacts, PodFacts
 from kdoctor.why.signatures import Match, match_text
@@ -57,17 +58,8 @@ class ContainerAnswer:
                 }
                 for m in self.matches
             ],
-            "image_verdict": None
-            if img is None
-            else {
-                "verdict": img.verdict,
-                "kind": img.kind,
-                "platforms": img.platforms,
-                "digest": img.digest,
-                "go": img.entrypoint.go_json() if img.entrypoint else None,
-                "reason": img.reason,
-                "suggestion": img.suggestion,
-            },
+            # The images/v1 serialisation of the verdict (one shape for one object).
+            "image_verdict": None if img is None else img.to_json(),
             "fixes": self.fixes,
         }
 
@@ -87,7 +79,7 @@ class Answer:
     def explained(self) -> bool:
         if self.pod is None:
             return bool(self.log_matches)
-        return any(c.matches or (c.image and c.image.verdict in ("crash", "unsupported")) for c in self.failing)
+        return any(c.matches or (c.image and c.image.verdict in (V.CRASH, V.UNSUPPORTED)) for c in self.failing)
 
     def exit_code(self) -> int:
         if self.pod is None:

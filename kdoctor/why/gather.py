@@ -6,14 +6,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from kdoctor.errors import KdoctorError
+from kdoctor.errors import IncompleteError
 from kdoctor.runner import Runner
+from kdoctor.tools.kubectl import FAILING_REASONS, NORMAL, kubectl_argv
 
 LOG_BYTES = 256 * 1024
 LOG_TAIL = 400
 
 
-class GatherError(KdoctorError):
+class GatherError(IncompleteError):
     """The pod's facts could not be read (exit 3)."""
 
 
@@ -36,20 +37,9 @@ class ContainerFacts:
 
     @property
     def failing(self) -> bool:
-        bad = {
-            "CrashLoopBackOff",
-            "ImagePullBackOff",
-            "ErrImagePull",
-            "CreateContainerError",
-            "RunContainerError",
-            "Error",
-            "OOMKilled",
-            "ContainerCannotRun",
-            "InvalidImageName",
-        }
         return (
-            self.reason in bad
-            or self.last_reason in bad
+            self.reason in FAILING_REASONS
+            or self.last_reason in FAILING_REASONS
             or (self.exit_code not in (None, 0))
             or (self.last_exit_code not in (None, 0) and self.restarts > 0)
         )
@@ -67,12 +57,8 @@ class PodFacts:
     notes: list[str] = field(default_factory=list)
 
 
-def _kubectl(context: str | None, *args: str) -> list[str]:
-    return ["kubectl", *(["--context", context] if context else []), *args, "--request-timeout=10s"]
-
-
 def _json(runner: Runner, argv: list[str]) -> dict[str, Any]:
-    res = runner.run(argv, timeout=20)
+    res = runner.run(argv, timeout=2 * NORMAL)
     if not res.ok:
         raise GatherError(res.why())
     try:
@@ -94,7 +80,9 @@ def _state(status: dict[str, Any]) -> tuple[str, str | None, str | None, int | N
 
 
 def gather_pod(runner: Runner, name: str, namespace: str, context: str | None) -> PodFacts:
-    res = runner.run(_kubectl(context, "get", "pod", name, "-n", namespace, "-o", "json"), timeout=20)
+    res = runner.run(
+        kubectl_argv("get", "pod", name, "-n", namespace, "-o", "json", context=context), timeout=2 * NORMAL
+    )
     if not res.ok:
         if "NotFound" in res.stderr or "not found" in res.stderr:
             raise GatherError(f"pod {namespace}/{name} does not exist (any more?)")
@@ -134,8 +122,7 @@ def gather_pod(runner: Runner, name: str, namespace: str, context: str | None) -
     try:
         events = _json(
             runner,
-            _kubectl(
-                context,
+            kubectl_argv(
                 "get",
                 "events",
                 "-n",
@@ -144,6 +131,7 @@ def gather_pod(runner: Runner, name: str, namespace: str, context: str | None) -
                 f"involvedObject.name={name}",
                 "-o",
                 "json",
+                context=context,
             ),
         )
         facts.events = [f"{e.get('reason', '')}: {e.get('message', '')}" for e in events.get("items") or []]
@@ -151,7 +139,7 @@ def gather_pod(runner: Runner, name: str, namespace: str, context: str | None) -
         facts.notes.append(f"events not read: {exc}")
     if facts.node:
         try:
-            node = _json(runner, _kubectl(context, "get", "node", facts.node, "-o", "json"))
+            node = _json(runner, kubectl_argv("get", "node", facts.node, "-o", "json", context=context))
             facts.node_arch = ((node.get("status") or {}).get("nodeInfo") or {}).get("architecture")
         except GatherError as exc:
             facts.notes.append(f"node not read: {exc}")
@@ -161,8 +149,7 @@ def gather_pod(runner: Runner, name: str, namespace: str, context: str | None) -
         for previous in (True, False):
             if previous and not c.restarts and c.state != "terminated":
                 continue
-            argv = _kubectl(
-                context,
+            argv = kubectl_argv(
                 "logs",
                 name,
                 "-n",
@@ -172,8 +159,9 @@ def gather_pod(runner: Runner, name: str, namespace: str, context: str | None) -
                 f"--tail={LOG_TAIL}",
                 f"--limit-bytes={LOG_BYTES}",
                 *(["--previous"] if previous else []),
+                context=context,
             )
-            out = runner.run(argv, timeout=20)
+            out = runner.run(argv, timeout=2 * NORMAL)
             text = out.stdout[: LOG_BYTES * 2] if out.ok else ""
             if previous:
                 c.logs_previous = text

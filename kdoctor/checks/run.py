@@ -6,7 +6,8 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
-from kdoctor.checks.registry import Ctx, catalogue, load_checks
+from kdoctor.checks.all import load_checks
+from kdoctor.checks.catalogue import Ctx, catalogue
 from kdoctor.facts.model import Facts, ProbeStatus
 from kdoctor.report.model import Category, Finding, Report, Severity
 

@@ -1,4 +1,4 @@
-"""The check registry and the catalogue it is kept in step with.
+"""The check catalogue and the registry of check functions kept in step with it.
 
 The catalogue (top-level ``checks/KDnnn.yaml``) holds each check's words: title, category,
 default severity, rationale, fix and tunable thresholds. The code (``kdoctor/checks/<category>.py``)
@@ -177,10 +177,3 @@ def catalogue(directory: Path | None = None) -> dict[str, Entry]:
             raise InputError(str(path), f"id {entry.id!r} does not match the file name", key="id")
         out[entry.id] = entry
     return out
-
-
-def load_checks() -> dict[str, CheckSpec]:
-    """Import every check module (explicitly, so a broken one fails loudly) and return the registry."""
-    from kdoctor.checks import driver, emulation, engine, host, images, kubernetes, resources, tools  # noqa: F401
-
-    return REGISTRY

@@ -1,0 +1,112 @@
+"""images: every image's platforms from its registry, and the verdict for the target node."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kdoctor.commands._common import (
+    ContextOpt,
+    EmulatorChoice,
+    EmulatorOpt,
+    InsecureRegistryOpt,
+    Output,
+    OutputOpt,
+    VerboseOpt,
+    stderr_console,
+    stdout_console,
+)
+from kdoctor.errors import EXIT_HELP
+
+
+def images(
+    refs: Annotated[
+        list[str] | None, typer.Argument(help="Image references (nginx:1.27, ghcr.io/o/r@sha256:…).")
+    ] = None,
+    files: Annotated[
+        list[str] | None,
+        typer.Option("--file", "-f", help="Kubernetes YAML or Compose file, directory (recursive) or - for stdin."),
+    ] = None,
+    context: ContextOpt = None,
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", "-n", help="Namespace to read workloads from.")
+    ] = None,
+    all_namespaces: Annotated[
+        bool, typer.Option("--all-namespaces", "-A", help="Read workloads from every namespace.")
+    ] = False,
+    platform: Annotated[
+        str | None,
+        typer.Option(
+            "--platform", help="Target os/arch[/variant]; default: the cluster's nodes, else the engine, else the host."
+        ),
+    ] = None,
+    emulator: EmulatorOpt = EmulatorChoice.auto,
+    insecure_registry: InsecureRegistryOpt = None,
+    output: OutputOpt = Output.text,
+    verbose: VerboseOpt = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not write the on-disk cache.")] = False,
+    max_age: Annotated[
+        float,
+        typer.Option(
+            "--max-age", help="Seconds a cached tag is trusted without a HEAD request (default 0: always re-check)."
+        ),
+    ] = 0.0,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=64, help="Parallel registry connections.")
+    ] = 16,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.5, help="Per-request timeout in seconds.")] = 10.0,
+    no_suggest: Annotated[
+        bool, typer.Option("--no-suggest", help="Do not look for newer tags that have the platform.")
+    ] = False,
+) -> None:
+    """Every image's platforms from its registry, and the amd64-only Go entrypoints that will crash."""
+    from kdoctor.errors import UsageError
+    from kdoctor.facts.kubectl import probe_node_arch
+    from kdoctor.facts.target import detect
+    from kdoctor.images.command import render, run_scan
+    from kdoctor.images.platforms import Platform
+    from kdoctor.images.sources import uses_from_cluster, uses_from_files
+    from kdoctor.images.uses import ImageUse
+    from kdoctor.runner import SubprocessRunner
+
+    runner = SubprocessRunner()
+    uses: list[ImageUse] = [ImageUse(r, sources=["argument"]) for r in refs or []]
+    if files:
+        uses += uses_from_files(files)
+    node_arch = None
+    if not refs and not files:
+        uses, err = uses_from_cluster(runner, context=context, namespace=namespace, all_namespaces=all_namespaces)
+        if err:
+            raise UsageError(f"no images given and the cluster could not be read: {err}")
+        node_arch = probe_node_arch(runner, context)
+    target = detect(runner, want_platform=platform, want_emulator=emulator.value, node_arch=node_arch)
+    try:
+        target_platform = Platform.parse(target.platform)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    outcome = run_scan(
+        uses,
+        runner=runner,
+        platform=target_platform,
+        emulator=target.emulator,
+        emulator_source=target.source,
+        insecure=set(insecure_registry or ()),
+        use_cache=not no_cache,
+        concurrency=concurrency,
+        timeout=timeout,
+        max_age=max_age,
+        suggest=not no_suggest,
+        progress_console=None if output is Output.json else stderr_console(),
+    )
+    if output is Output.json:
+        from kdoctor.report.jsonout import dumps
+
+        typer.echo(dumps(outcome.to_json()))
+    else:
+        render(outcome, stdout_console(), verbose=verbose)
+    raise typer.Exit(outcome.exit_code())
+
+
+def register(app: typer.Typer) -> None:
+    app.command(epilog=EXIT_HELP["images"])(images)

@@ -1,0 +1,81 @@
+"""The one decision of the target platform and the emulator a foreign-architecture image meets.
+
+Used by `kdoctor images`, diagnose's cluster-images phase (KD801) and `kdoctor why`, so the three never
+disagree. The architecture comes from, in order: the --platform flag, the cluster's nodes (their
+majority), the engine VM, the host. The emulator comes from --emulator, else from detection (binfmt_misc
+in a running node, else the engine product's settings; see facts/emulation.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kdoctor.facts import emulation, engine, host
+from kdoctor.facts.model import EmulationFacts, EngineFacts, Facts
+from kdoctor.runner import Runner
+from kdoctor.tools.kubectl import majority_arch
+
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class Target:
+    platform: str  # "os/arch[/variant]", as given or "linux/<arch>"
+    emulator: str  # what a foreign image meets: qemu | rosetta | fex | none | unknown
+    source: str  # where the emulator answer came from: --emulator, binfmt:<node>, colima.yaml, …
+
+
+def choose_arch(node_arch: str | None, eng: EngineFacts | None, host_arch: str | None) -> str:
+    engine_arch = eng.arch if eng is not None and eng.reachable else None
+    return node_arch or engine_arch or host_arch or "arm64"
+
+
+def decide(
+    *,
+    want_platform: str | None,
+    want_emulator: str,
+    node_arch: str | None,
+    eng: EngineFacts | None,
+    emu: EmulationFacts | None,
+    host_arch: str | None,
+) -> Target:
+    """Pure: the target from what is known. A given flag always wins over detection."""
+    platform = want_platform or f"linux/{choose_arch(node_arch, eng, host_arch)}"
+    if want_emulator != AUTO:
+        return Target(platform, want_emulator, "--emulator")
+    if emu is None:
+        return Target(platform, "unknown", "none")
+    return Target(platform, emulation.foreign_emulator(emu.emulator), emu.source)
+
+
+def detect(runner: Runner, *, want_platform: str | None, want_emulator: str, node_arch: str | None) -> Target:
+    """Probe only what the flags leave open (the engine, binfmt through a node, the host), then decide."""
+    eng = engine.probe_engine(runner) if want_platform is None or want_emulator == AUTO else None
+    host_arch = None
+    if not want_platform and not node_arch and not (eng is not None and eng.reachable and eng.arch):
+        host_arch = host.probe_host(runner).arch
+    emu = None
+    if want_emulator == AUTO:
+        node, entries, why = emulation.read_node_binfmt(runner) if eng and eng.reachable else (None, None, None)
+        emu = emulation.resolve_emulator(eng, node, entries, why)
+    return decide(
+        want_platform=want_platform,
+        want_emulator=want_emulator,
+        node_arch=node_arch,
+        eng=eng,
+        emu=emu,
+        host_arch=host_arch,
+    )
+
+
+def from_facts(facts: Facts) -> Target:
+    """The target for the cluster diagnose looked at: its nodes, else its engine, else this host."""
+    nodes = facts.kubectl.nodes if facts.kubectl else []
+    return decide(
+        want_platform=None,
+        want_emulator=AUTO,
+        node_arch=majority_arch([n.arch for n in nodes]),
+        eng=facts.engine,
+        emu=facts.emulation,
+        host_arch=facts.host.arch if facts.host else None,
+    )

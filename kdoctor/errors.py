@@ -74,6 +74,16 @@ class IncompleteError(KdoctorError):
     exit_code = ExitCode.INCOMPLETE
 
 
+class RegistryError(KdoctorError):
+    """A registry request that failed; `reason` is short, user-facing and free of secrets."""
+
+    def __init__(self, reason: str, *, status: int | None = None, retryable: bool = False):
+        self.reason = reason
+        self.status = status
+        self.retryable = retryable
+        super().__init__(reason)
+
+
 class CommandFailed(KdoctorError):
     """A tool kdoctor ran exited non-zero where success was required (`up`, `down`): exit 1, nothing deleted."""
 

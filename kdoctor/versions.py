@@ -8,6 +8,10 @@ pkg/apis/config/defaults/image.go at each release tag.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import TypeVar
+
+V = TypeVar("V")
 
 _VER = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
 
@@ -50,9 +54,8 @@ KIND_NODE_IMAGE: dict[tuple[int, int, int], str] = {
 GO_QEMU_FIXED = (1, 25, 4)
 
 
-def _floor(
-    table: dict[tuple[int, int, int], str] | dict[tuple[int, int, int], tuple[str, str]], v: tuple[int, int, int]
-):  # type: ignore[no-untyped-def]
+def _floor(table: Mapping[tuple[int, int, int], V], v: tuple[int, int, int]) -> V | None:
+    """The entry for the newest release at or below `v` (a newer release supports at least that)."""
     known = [k for k in table if k <= v]
     return table[max(known)] if known else None
 

@@ -3,7 +3,9 @@
 #   - as root on Debian/Ubuntu: the real parts the tests drive (registry server, Go toolchain,
 #     skopeo, htpasswd, dockerd, busybox) from Debian's packages;
 #   - a virtualenv in .venv with kdoctor (editable) and its test extras.
-# Extra arguments go to pytest, e.g. `bash scripts/test.sh -k images -x`.
+#   - then the static checks (ruff lint and format, mypy, the import-layer rules) and the test suite.
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -k images -x` (KDOCTOR_SKIP_STATIC=1 skips
+# the static checks for a quick local run; CI never sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,5 +32,11 @@ fi
 # Under CI a missing real part is a failure, not a skip (tests/conftest.py reads this).
 if [ -n "${CI:-}" ]; then
   export KDOCTOR_REQUIRE_REAL=1
+fi
+if [ -z "${KDOCTOR_SKIP_STATIC:-}" ]; then
+  echo "test.sh: ruff and mypy" >&2
+  .venv/bin/ruff check kdoctor tests scripts benchmarks
+  .venv/bin/ruff format --check kdoctor tests scripts benchmarks
+  .venv/bin/mypy
 fi
 exec .venv/bin/python -m pytest "$@"

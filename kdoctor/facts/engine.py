@@ -51,23 +51,32 @@ def parse_info(stdout: str) -> dict[str, Any]:
 
 
 def engine_from_info(data: dict[str, Any]) -> EngineFacts:
-    from python_on_whales.components.system.models import SystemInfo
+    """The fields kdoctor needs, read from `docker info`'s JSON directly. (python-on-whales' SystemInfo model
+    rejects an answer with fields a newer engine added, which would turn a healthy engine into "no engine".)"""
 
-    info = SystemInfo(**data)
-    sec = " ".join(info.security_options or [])
-    facts = EngineFacts(
+    def text(key: str) -> str | None:
+        v = data.get(key)
+        return v if isinstance(v, str) and v else None
+
+    def number(key: str) -> int | None:
+        v = data.get(key)
+        return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+    security = data.get("SecurityOptions")
+    sec = " ".join(str(s) for s in security) if isinstance(security, list) else ""
+    name, operating_system, kernel = text("Name"), text("OperatingSystem"), text("KernelVersion")
+    return EngineFacts(
         reachable=True,
-        server_version=info.server_version,
-        name=info.name,
-        operating_system=info.operating_system,
-        kernel_version=info.kernel_version,
-        arch=normalise_arch(info.architecture),
-        ncpu=info.n_cpu,
-        mem_total=info.mem_total,
+        server_version=text("ServerVersion"),
+        name=name,
+        operating_system=operating_system,
+        kernel_version=kernel,
+        arch=normalise_arch(text("Architecture")),
+        ncpu=number("NCPU"),
+        mem_total=number("MemTotal"),
         rootless="rootless" in sec,
+        product=fingerprint(name, operating_system, kernel),
     )
-    facts.product = fingerprint(info.name, info.operating_system, info.kernel_version)
-    return facts
 
 
 def _bool(d: dict[str, Any], *keys: str) -> bool | None:

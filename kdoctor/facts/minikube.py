@@ -63,7 +63,8 @@ def parse_profile_list(stdout: str) -> list[MinikubeProfile]:
 
 
 def read_profile_files(home: Path) -> tuple[list[MinikubeProfile], list[str]]:
-    profiles, errors = [], []
+    profiles: list[MinikubeProfile] = []
+    errors: list[str] = []
     root = minikube_home(home) / "profiles"
     if not root.is_dir():
         return profiles, errors

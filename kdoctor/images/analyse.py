@@ -80,9 +80,10 @@ def analyse_entrypoint(
     if proc.program is None or proc.note:
         ep.kind, ep.note = "indeterminate", proc.note
         return ep
+    listed = manifest.get("layers")
     layers = [
         LayerRef(str(layer.get("digest")), str(layer.get("mediaType", "")), int(layer.get("size") or 0))
-        for layer in (manifest.get("layers") if isinstance(manifest.get("layers"), list) else [])
+        for layer in (listed if isinstance(listed, list) else [])
         if isinstance(layer, dict) and isinstance(layer.get("digest"), str)
     ]
     layers = [

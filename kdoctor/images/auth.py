@@ -78,8 +78,10 @@ class DockerConfig:
             # Never echo file content: it holds credentials.
             msg = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
             return cls(error=f"{path}: cannot parse ({msg})")
-        auths = data.get("auths") if isinstance(data.get("auths"), dict) else {}
-        helpers = data.get("credHelpers") if isinstance(data.get("credHelpers"), dict) else {}
+        auths = data.get("auths")
+        auths = auths if isinstance(auths, dict) else {}
+        helpers = data.get("credHelpers")
+        helpers = helpers if isinstance(helpers, dict) else {}
         store = data.get("credsStore") if isinstance(data.get("credsStore"), str) else None
         return cls(
             auths={k: v for k, v in auths.items() if isinstance(v, dict)},

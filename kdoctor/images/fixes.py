@@ -24,11 +24,11 @@ def newer_tags(current: str | None, tags: list[str]) -> list[str]:
     cur = _key(current or "")
     if cur is None:
         # `latest` or a non-version tag: consider every release-looking tag without a suffix.
-        pool = [(k, t) for t in tags if (k := _key(t)) and not k[1]]
-        return [t for _, t in sorted(pool, reverse=True)]
+        bare = [(k, t) for t in tags if (k := _key(t)) and not k[1]]
+        return [t for _, t in sorted(bare, reverse=True)]
     version, suffix = cur
     flavour = re.sub(r"[\d.]+", "", suffix)
-    pool = []
+    pool: list[tuple[tuple[int, int, int], str]] = []
     for t in tags:
         k = _key(t)
         if k and k[0] > version and re.sub(r"[\d.]+", "", k[1]) == flavour:

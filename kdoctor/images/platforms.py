@@ -69,8 +69,10 @@ def config_platform(cfg: dict[str, Any]) -> Platform:
 
 
 def is_attestation(entry: dict[str, Any]) -> bool:
-    plat = entry.get("platform") if isinstance(entry.get("platform"), dict) else {}
-    ann = entry.get("annotations") if isinstance(entry.get("annotations"), dict) else {}
+    plat = entry.get("platform")
+    plat = plat if isinstance(plat, dict) else {}
+    ann = entry.get("annotations")
+    ann = ann if isinstance(ann, dict) else {}
     return (plat.get("os"), plat.get("architecture")) == ("unknown", "unknown") or ann.get(
         "vnd.docker.reference.type"
     ) == "attestation-manifest"

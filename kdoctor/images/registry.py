@@ -6,10 +6,7 @@ end. Credentials and tokens never appear in errors, logs or results (auth.Secret
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import logging
 import random
 import threading
 import time
@@ -23,41 +20,19 @@ from typing import Any, TypeVar
 import httpx
 
 from kdoctor import __version__
-from kdoctor.errors import KdoctorError
+from kdoctor.errors import RegistryError
 from kdoctor.images import auth
 from kdoctor.images.cache import Cache
-from kdoctor.images.platforms import ACCEPT, INDEX_TYPES, MANIFEST_TYPES
+from kdoctor.images.negotiate import Authenticator
+from kdoctor.images.platforms import ACCEPT
 from kdoctor.images.reference import Reference, is_loopback_registry
+from kdoctor.images.wire import Manifest, digest_of, parse_manifest, status_error
 from kdoctor.runner import Runner, SubprocessRunner
-
-log = logging.getLogger(__name__)
 
 MAX_MANIFEST = 4 << 20
 MAX_CONFIG = 8 << 20
 RETRY_STATUS = {429, 500, 502, 503, 504}
 T = TypeVar("T")
-
-
-class RegistryError(KdoctorError):
-    """A registry request that failed; `reason` is short, user-facing and free of secrets."""
-
-    def __init__(self, reason: str, *, status: int | None = None, retryable: bool = False):
-        self.reason = reason
-        self.status = status
-        self.retryable = retryable
-        super().__init__(reason)
-
-
-@dataclass
-class Manifest:
-    digest: str
-    media_type: str
-    raw: bytes
-    data: dict[str, Any]
-
-    @property
-    def is_index(self) -> bool:
-        return self.media_type in INDEX_TYPES
 
 
 @dataclass
@@ -74,10 +49,6 @@ class Stats:
 def _backoff(attempt: int) -> float:
     """Exponential backoff with jitter, capped at 4 s."""
     return min(4.0, 0.2 * 2**attempt) * (0.5 + random.random())
-
-
-def _digest_of(data: bytes) -> str:
-    return f"sha256:{hashlib.sha256(data).hexdigest()}"
 
 
 class RegistryClient:
@@ -100,20 +71,16 @@ class RegistryClient:
         self.max_age = max_age
         self.body_timeout = timeout * 3
         self.stats = Stats()
-        self.config = docker_config if docker_config is not None else auth.DockerConfig.load()
-        self._tokens = auth.TokenCache()
-        self._creds: dict[str, auth.Credentials | None] = {}
-        self._creds_lock = threading.Lock()
-        self._basic: dict[str, bool] = {}
         self._memo: dict[str, Future[Any]] = {}
         self._memo_lock = threading.Lock()
-        self._token_locks: dict[tuple[str, str, str], threading.Lock] = {}
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             follow_redirects=True,  # blobs live on CDNs; httpx drops Authorization across origins
             headers={"User-Agent": f"kdoctor/{__version__}"},
         )
+        config = docker_config if docker_config is not None else auth.DockerConfig.load()
+        self.auth = Authenticator(self._http, self.runner, config, self.stats.count)
 
     def close(self) -> None:
         self.cache.flush()
@@ -123,97 +90,6 @@ class RegistryClient:
     def _base(self, ref: Reference) -> str:
         plain = is_loopback_registry(ref.registry) or ref.registry in self.insecure
         return f"{'http' if plain else 'https'}://{ref.api_host}/v2/{ref.repository}"
-
-    def _credentials(self, registry: str) -> auth.Credentials | None:
-        with self._creds_lock:
-            if registry not in self._creds:
-                self._creds[registry] = auth.lookup(registry, self.config, self.runner)
-            return self._creds[registry]
-
-    def _auth_header(self, ref: Reference, challenge: str | None) -> dict[str, str]:
-        if challenge is None:
-            tok = self._tokens.get((ref.registry, "", f"repository:{ref.repository}:pull"))
-            if tok:
-                return {"Authorization": f"Bearer {tok.reveal()}"}
-            if self._basic.get(ref.registry):
-                return self._basic_header(ref.registry)
-            return {}
-        scheme, params = auth.parse_challenge(challenge)
-        if scheme == "basic":
-            self._basic[ref.registry] = True
-            hdr = self._basic_header(ref.registry)
-            if not hdr:
-                raise RegistryError("401 unauthorized: the registry wants a login and none is configured", status=401)
-            return hdr
-        if scheme != "bearer" or not params.get("realm"):
-            raise RegistryError(f"401 unauthorized: unsupported auth challenge {scheme!r}", status=401)
-        scope = params.get("scope") or f"repository:{ref.repository}:pull"
-        token = self._fetch_token(ref, params["realm"], params.get("service", ""), scope)
-        self._tokens.put((ref.registry, "", f"repository:{ref.repository}:pull"), token.reveal(), 60)
-        return {"Authorization": f"Bearer {token.reveal()}"}
-
-    def _basic_header(self, registry: str) -> dict[str, str]:
-        creds = self._credentials(registry)
-        if not creds or not creds.username or not creds.password:
-            return {}
-        raw = f"{creds.username}:{creds.password.reveal()}".encode()
-        return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
-
-    def _fetch_token(self, ref: Reference, realm: str, service: str, scope: str) -> auth.Secret:
-        key = (realm, service, scope)
-        with self._creds_lock:
-            lock = self._token_locks.setdefault(key, threading.Lock())
-        with lock:  # concurrent requests for one scope share one token fetch
-            cached = self._tokens.get(key)
-            if cached:
-                return cached
-            return self._new_token(ref, key)
-
-    def _new_token(self, ref: Reference, key: tuple[str, str, str]) -> auth.Secret:
-        realm, service, scope = key
-        creds = self._credentials(ref.registry)
-        try:
-            if creds and creds.identity_token:
-                self.stats.count("POST token")
-                resp = self._http.post(
-                    realm,
-                    data={
-                        "grant_type": "refresh_token",
-                        "refresh_token": creds.identity_token.reveal(),
-                        "service": service,
-                        "scope": scope,
-                        "client_id": "kdoctor",
-                    },
-                )
-            else:
-                params = {"scope": scope, "client_id": "kdoctor"}
-                if service:
-                    params["service"] = service
-                basic = None
-                if creds and creds.username and creds.password:
-                    basic = (creds.username, creds.password.reveal())
-                    params["account"] = creds.username
-                self.stats.count("GET token")
-                resp = self._http.get(realm, params=params, auth=basic)
-        except httpx.HTTPError as exc:
-            raise RegistryError(f"token service unreachable ({type(exc).__name__})") from None
-        if resp.status_code in (401, 403):
-            raise RegistryError(
-                f"{resp.status_code} unauthorized: the token service refused "
-                f"{'the configured credentials' if creds else 'anonymous access'}",
-                status=401,
-            )
-        if resp.status_code != 200:
-            raise RegistryError(f"token service answered {resp.status_code}", status=resp.status_code)
-        try:
-            doc = resp.json()
-            value = doc.get("token") or doc.get("access_token")
-            expires = float(doc.get("expires_in") or 60)
-        except (ValueError, AttributeError, TypeError):
-            raise RegistryError("token service answered with something that is not a token") from None
-        if not isinstance(value, str) or not value:
-            raise RegistryError("token service answered without a token")
-        return self._tokens.put(key, value, expires)
 
     def _record_rate_limit(self, ref: Reference, resp: httpx.Response) -> None:
         limit = resp.headers.get("ratelimit-limit")
@@ -236,7 +112,7 @@ class RegistryClient:
         attempt = 0
         authed_once = False
         while True:
-            hdrs = {**(headers or {}), **self._auth_header(ref, challenge)}
+            hdrs = {**(headers or {}), **self.auth.headers(ref, challenge)}
             self.stats.count(f"{method} {what}")
             try:
                 req = self._http.build_request(method, url, headers=hdrs)
@@ -272,32 +148,11 @@ class RegistryClient:
                 continue
             try:
                 if resp.status_code >= 400:
-                    raise self._status_error(resp, ref)
+                    raise status_error(resp, ref.registry)
                 yield resp
             finally:
                 resp.close()
             return
-
-    def _status_error(self, resp: httpx.Response, ref: Reference) -> RegistryError:
-        code = resp.status_code
-        detail = ""
-        try:
-            body = resp.read()[:4096]
-            errors = json.loads(body).get("errors") or []
-            if errors and isinstance(errors[0], dict):
-                detail = str(errors[0].get("code", ""))
-        except Exception:  # any body at all: the status code is the message
-            detail = ""
-        if code == 401:
-            return RegistryError("401 unauthorized: credentials missing or refused", status=code)
-        if code == 403:
-            return RegistryError("403 forbidden", status=code)
-        if code == 404:
-            what = "manifest unknown" if detail in ("MANIFEST_UNKNOWN", "") else detail.lower().replace("_", " ")
-            return RegistryError(f"404 not found ({what})", status=code)
-        if code == 429:
-            return RegistryError(f"429 rate limited by {ref.registry}", status=code)
-        return RegistryError(f"{code} from {ref.registry}" + (f" ({detail})" if detail else ""), status=code)
 
     def _read_capped(self, resp: httpx.Response, cap: int, what: str) -> bytes:
         declared = resp.headers.get("content-length")
@@ -332,23 +187,6 @@ class RegistryClient:
                 time.sleep(_backoff(attempt))
 
     # -- API ---------------------------------------------------------------------------------
-    def _parse_manifest(self, raw: bytes, digest: str, content_type: str) -> Manifest:
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise RegistryError("the manifest is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise RegistryError("the manifest is not a JSON object")
-        mt = str(data.get("mediaType") or content_type.split(";")[0].strip())
-        if mt not in INDEX_TYPES | MANIFEST_TYPES:
-            if "manifests" in data:
-                mt = "application/vnd.oci.image.index.v1+json"
-            elif "layers" in data and "config" in data:
-                mt = "application/vnd.oci.image.manifest.v1+json"
-            else:
-                raise RegistryError(f"unsupported manifest type {mt or '(none)'}")
-        return Manifest(digest, mt, raw, data)
-
     def _get_manifest(self, ref: Reference, reference: str, expect: str | None) -> Manifest:
         return self._retrying(lambda: self._get_manifest_once(ref, reference, expect))
 
@@ -357,11 +195,11 @@ class RegistryClient:
             raw = self._read_capped(resp, MAX_MANIFEST, "manifest")
             header = resp.headers.get("docker-content-digest")
             ctype = resp.headers.get("content-type", "")
-        actual = _digest_of(raw)
+        actual = digest_of(raw)
         want = expect or header
         if want and want.startswith("sha256:") and actual != want:
             raise RegistryError(f"manifest bytes do not match digest {want}: refusing it")
-        m = self._parse_manifest(raw, actual, ctype)
+        m = parse_manifest(raw, actual, ctype)
         self.cache.put_blob(actual, raw)
         return m
 
@@ -373,7 +211,7 @@ class RegistryClient:
             if fut is None:
                 fut = self._memo[key] = Future()
         if not owner:
-            return fut.result()  # type: ignore[no-any-return]
+            return fut.result()
         try:
             value = fn()
         except BaseException as exc:
@@ -390,22 +228,23 @@ class RegistryClient:
         if ref.digest:
             cached = self.cache.get_blob(ref.digest)
             if cached is not None:
-                return self._parse_manifest(cached, ref.digest, "")
+                return parse_manifest(cached, ref.digest, "")
             return self._get_manifest(ref, ref.digest, ref.digest)
         key = str(ref)
         note = self.cache.get_tag(key)
-        if note and isinstance(note.get("digest"), str):
-            cached = self.cache.get_blob(note["digest"])
+        noted = note.get("digest") if note else None
+        if note and isinstance(noted, str):
+            cached = self.cache.get_blob(noted)
             if cached is not None:
                 if self.max_age and time.time() - float(note.get("checked", 0)) < self.max_age:
-                    return self._parse_manifest(cached, note["digest"], str(note.get("media_type", "")))
+                    return parse_manifest(cached, noted, str(note.get("media_type", "")))
                 head = self.head(ref)
-                if head == note["digest"]:
+                if head == noted:
                     self.cache.put_tag(key, head, str(note.get("media_type", "")))
-                    return self._parse_manifest(cached, head, str(note.get("media_type", "")))
+                    return parse_manifest(cached, head, str(note.get("media_type", "")))
                 if head:
                     hit = self.cache.get_blob(head)
-                    m = self._parse_manifest(hit, head, "") if hit is not None else self._get_manifest(ref, head, head)
+                    m = parse_manifest(hit, head, "") if hit is not None else self._get_manifest(ref, head, head)
                     self.cache.put_tag(key, m.digest, m.media_type)
                     return m
         m = self._get_manifest(ref, ref.ref, None)
@@ -429,7 +268,7 @@ class RegistryClient:
         if cached is not None:
             return cached
         data = self._retrying(lambda: self._blob_once(ref, digest, cap))
-        if digest.startswith("sha256:") and _digest_of(data) != digest:
+        if digest.startswith("sha256:") and digest_of(data) != digest:
             raise RegistryError(f"blob bytes do not match digest {digest}: refusing it")
         self.cache.put_blob(digest, data)
         return data

@@ -10,7 +10,7 @@ import hashlib
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any, cast
 
 from kdoctor.errors import KdoctorError
 
@@ -74,7 +74,9 @@ class Decompressor:
         if compression == "zstd":
             import zstandard
 
-            self._zstd = zstandard.ZstdDecompressor().stream_reader(self._raw, read_size=IN_STEP)
+            # zstandard only calls read(n) on its source, which _Raw provides.
+            source = cast(IO[bytes], self._raw)
+            self._zstd = zstandard.ZstdDecompressor().stream_reader(source, read_size=IN_STEP)
 
     @property
     def compressed(self) -> int:

@@ -1,0 +1,70 @@
+"""The registry's wire formats: manifests as bytes and JSON, digests, and error answers as short reasons."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from kdoctor.errors import RegistryError
+from kdoctor.images.platforms import INDEX_TYPES, MANIFEST_TYPES
+
+
+@dataclass
+class Manifest:
+    digest: str
+    media_type: str
+    raw: bytes
+    data: dict[str, Any]
+
+    @property
+    def is_index(self) -> bool:
+        return self.media_type in INDEX_TYPES
+
+
+def digest_of(data: bytes) -> str:
+    return f"sha256:{hashlib.sha256(data).hexdigest()}"
+
+
+def status_error(resp: httpx.Response, registry: str) -> RegistryError:
+    """A short, secret-free error for a registry's 4xx/5xx answer (reads at most 4 KiB of its body)."""
+    code = resp.status_code
+    detail = ""
+    try:
+        body = resp.read()[:4096]
+        errors = json.loads(body).get("errors") or []
+        if errors and isinstance(errors[0], dict):
+            detail = str(errors[0].get("code", ""))
+    except Exception:  # any body at all: the status code is the message
+        detail = ""
+    if code == 401:
+        return RegistryError("401 unauthorized: credentials missing or refused", status=code)
+    if code == 403:
+        return RegistryError("403 forbidden", status=code)
+    if code == 404:
+        what = "manifest unknown" if detail in ("MANIFEST_UNKNOWN", "") else detail.lower().replace("_", " ")
+        return RegistryError(f"404 not found ({what})", status=code)
+    if code == 429:
+        return RegistryError(f"429 rate limited by {registry}", status=code)
+    return RegistryError(f"{code} from {registry}" + (f" ({detail})" if detail else ""), status=code)
+
+
+def parse_manifest(raw: bytes, digest: str, content_type: str) -> Manifest:
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise RegistryError("the manifest is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise RegistryError("the manifest is not a JSON object")
+    mt = str(data.get("mediaType") or content_type.split(";")[0].strip())
+    if mt not in INDEX_TYPES | MANIFEST_TYPES:
+        if "manifests" in data:
+            mt = "application/vnd.oci.image.index.v1+json"
+        elif "layers" in data and "config" in data:
+            mt = "application/vnd.oci.image.manifest.v1+json"
+        else:
+            raise RegistryError(f"unsupported manifest type {mt or '(none)'}")
+    return Manifest(digest, mt, raw, data)

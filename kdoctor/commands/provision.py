@@ -20,7 +20,7 @@ from kdoctor.errors import EXIT_HELP, ExitCode, KdoctorError
 
 if TYPE_CHECKING:
     from kdoctor.provision.apply import Reconciler
-    from kdoctor.provision.plan import Plan
+    from kdoctor.provision.model import Plan
     from kdoctor.runner import Runner
 
 profiles_app = typer.Typer(help="List and show cluster profiles.", no_args_is_help=False, invoke_without_command=True)
@@ -53,8 +53,10 @@ def profiles_show(
     import yaml
 
     from kdoctor.provision.profile import load_profile
+    from kdoctor.provision.providers import provider_for
 
-    spec = load_profile(name).spec()
+    prof = load_profile(name)
+    spec = prof.spec(sections=provider_for(prof.provider).profile_sections)
     typer.echo(json.dumps(spec, indent=2) if output is Output.json else yaml.safe_dump(spec, sort_keys=False))
 
 
@@ -74,7 +76,7 @@ def _reconciler(
     err = stderr_console()
     return Reconciler(
         runner=runner,
-        provider=provider_for(plan, runner),
+        provider=provider_for(plan.provider),
         say=(lambda m: None) if quiet else (lambda m: err.print(f"kdoctor: {m}")),
         progress=(lambda line: None) if quiet else (lambda line: err.print(f"  {line}", markup=False, highlight=False)),
         confirm=(lambda q: typer.confirm(q, default=False)) if _interactive() else None,

@@ -6,14 +6,14 @@ step is safe to interrupt: a re-run observes what is there and finishes the job.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from kdoctor.errors import ExitCode
 from kdoctor.provision import kube, registry
-from kdoctor.provision.plan import Plan
-from kdoctor.provision.providers import Observed, Provider
+from kdoctor.provision.model import Observed, Plan, Provider
 from kdoctor.runner import Runner
 
 UP_SCHEMA = "kdoctor/up/v1"
@@ -64,7 +64,7 @@ class Reconciler:
     confirm: Confirm | None  # None: not interactive
     apple_silicon: bool = True
     wait_timeout: float = 300.0
-    sleep: Callable[[float], None] | None = None
+    sleep: Callable[[float], None] = time.sleep
 
     def up(self, plan: Plan, *, recreate: bool = False, yes: bool = False) -> UpResult:
         if not plan.ok:
@@ -74,7 +74,7 @@ class Reconciler:
                 plan,
                 message="the plan cannot work on this machine; nothing was changed",
             )
-        obs = self.provider.observe(plan)
+        obs = self.provider.observe(self.runner, plan)
         steps: list[str] = []
         action = "created"
         if obs.exists:
@@ -83,7 +83,7 @@ class Reconciler:
                 diff = []  # applied from this very profile: sizes from VM shares may differ, that is fine
             else:
                 have = {**obs.immutable, **((recorded or {}).get("immutable") or {})}
-                diff = [d for d in diff_immutable(plan.immutable(), have) if d["field"] not in plan.flexible]
+                diff = [d for d in diff_immutable(plan.immutable, have) if d["field"] not in plan.flexible]
             if diff:
                 if not recreate:
                     return UpResult(
@@ -105,36 +105,31 @@ class Reconciler:
                         message="not recreating without consent (pass --yes, or answer the prompt)",
                     )
                 self.say(f"deleting cluster {plan.cluster} (asked for with --recreate)")
-                self.provider.delete(plan, self.progress)
+                self.provider.delete(self.runner, plan, self.progress)
                 steps.append(f"deleted {plan.cluster}")
                 obs = Observed(exists=False)
                 action = "recreated"
         if not obs.exists:
             self.say(f"creating {plan.provider} cluster {plan.cluster}")
-            self.provider.create(plan, self.progress)
+            self.provider.create(self.runner, plan, self.progress)
             steps.append(f"created {plan.cluster}")
         elif not obs.running:
             self.say(f"starting stopped cluster {plan.cluster}")
-            self.provider.start(plan, obs, self.progress)
+            self.provider.start(self.runner, plan, obs, self.progress)
             steps.append(f"started {plan.cluster}")
             action = "started"
         else:
             action = "unchanged"
-        if obs.exists and plan.provider == "minikube":
+        if obs.exists and self.provider.supports_addons:
+            # What an earlier run of the profile turned on: the only addons ever turned off.
             previous = set((kube.read_record(self.runner, plan.context) or {}).get("addons") or [])
-            for addon in sorted(set(plan.addons) - obs.addons):
-                self.provider.enable_addon(plan, addon, True)
-                steps.append(f"enabled addon {addon}")
-            for addon in sorted((previous - set(plan.addons)) & obs.addons):
-                self.provider.enable_addon(plan, addon, False)  # only addons a profile turned on earlier
-                steps.append(f"disabled addon {addon}")
-            if action == "unchanged" and any(s.startswith(("enabled", "disabled")) for s in steps):
+            changed = self.provider.sync_addons(self.runner, plan, obs, previous)
+            steps += changed
+            if action == "unchanged" and changed:
                 action = "updated"
         if plan.registry:
             steps += registry.ensure_registry(self.runner, plan)
-        ok, why, items = kube.wait_ready(
-            self.runner, plan.context, timeout=self.wait_timeout, **({"sleep": self.sleep} if self.sleep else {})
-        )
+        ok, why, items = kube.wait_ready(self.runner, plan.context, timeout=self.wait_timeout, sleep=self.sleep)
         if not ok:
             return UpResult(
                 "not-ready",
@@ -147,7 +142,7 @@ class Reconciler:
             registry.configure_nodes(self.runner, plan, list(kube.node_archs(items)))
             registry.advertise(self.runner, plan)
         archs = kube.node_archs(items)
-        record = {"profile_hash": plan.profile_hash, "immutable": plan.immutable(), "addons": plan.addons}
+        record = {"profile_hash": plan.profile_hash, "immutable": plan.immutable, "addons": plan.addons}
         if not kube.record_plan(self.runner, plan.context, record, plan.spec):
             steps.append("could not record the applied profile in the cluster (kube-public/kdoctor-profile)")
         if self.apple_silicon and any(a != "arm64" for a in archs.values()):
@@ -178,7 +173,7 @@ class Reconciler:
         return self.confirm(question)
 
     def down(self, plan: Plan, *, delete: bool, yes: bool) -> UpResult:
-        obs = self.provider.observe(plan)
+        obs = self.provider.observe(self.runner, plan)
         if not obs.exists:
             return UpResult("absent", ExitCode.OK, plan, message=f"no cluster named {plan.cluster!r}: nothing to do")
         if delete:
@@ -189,9 +184,9 @@ class Reconciler:
                     plan,
                     message="not deleting without consent (pass --yes, or answer the prompt)",
                 )
-            self.provider.delete(plan, self.progress)
+            self.provider.delete(self.runner, plan, self.progress)
             return UpResult("deleted", ExitCode.OK, plan, message=f"deleted cluster {plan.cluster}")
         if not obs.running:
             return UpResult("stopped", ExitCode.OK, plan, message=f"cluster {plan.cluster} is already stopped")
-        self.provider.stop(plan, obs)
+        self.provider.stop(self.runner, plan, obs)
         return UpResult("stopped", ExitCode.OK, plan, message=f"stopped cluster {plan.cluster}")

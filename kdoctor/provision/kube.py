@@ -10,13 +10,12 @@ from typing import Any
 import yaml
 
 from kdoctor.runner import Runner
+from kdoctor.tools.kubectl import node_rows, run_kubectl
 
 RECORD_NAMESPACE = "kube-public"
 RECORD_NAME = "kdoctor-profile"
-
-
-def _kubectl(context: str, *args: str) -> list[str]:
-    return ["kubectl", "--context", context, *args]
+# A readiness poll gives up on one request sooner than NORMAL: the next poll is only 2 s away.
+POLL_TIMEOUT = 5.0
 
 
 def wait_ready(
@@ -31,21 +30,14 @@ def wait_ready(
     deadline = clock() + timeout
     why = "not checked"
     while True:
-        ready = runner.run(_kubectl(context, "get", "--raw", "/readyz", "--request-timeout=5s"), timeout=10)
+        ready = run_kubectl(runner, "get", "--raw", "/readyz", context=context, request_timeout=POLL_TIMEOUT)
         if ready.ok and ready.stdout.strip() == "ok":
-            nodes = runner.run(_kubectl(context, "get", "nodes", "-o", "json", "--request-timeout=5s"), timeout=10)
+            nodes = run_kubectl(runner, "get", "nodes", "-o", "json", context=context, request_timeout=POLL_TIMEOUT)
             try:
                 items = json.loads(nodes.stdout).get("items") or [] if nodes.ok else []
             except (json.JSONDecodeError, AttributeError):
                 items = []
-            not_ready = [
-                (n.get("metadata") or {}).get("name", "?")
-                for n in items
-                if not any(
-                    c.get("type") == "Ready" and c.get("status") == "True"
-                    for c in (n.get("status") or {}).get("conditions") or []
-                )
-            ]
+            not_ready = [n.name for n in node_rows(items) if not n.ready]
             if items and not not_ready:
                 return True, "", items
             why = f"nodes not Ready: {', '.join(not_ready)}" if items else "no nodes registered yet"
@@ -57,21 +49,11 @@ def wait_ready(
 
 
 def node_archs(items: list[dict[str, Any]]) -> dict[str, str]:
-    return {
-        (n.get("metadata") or {}).get("name", "?"): ((n.get("status") or {}).get("nodeInfo") or {}).get(
-            "architecture", "?"
-        )
-        for n in items
-    }
+    return {n.name: n.arch or "?" for n in node_rows(items)}
 
 
 def read_record(runner: Runner, context: str) -> dict[str, Any] | None:
-    res = runner.run(
-        _kubectl(
-            context, "get", "configmap", RECORD_NAME, "-n", RECORD_NAMESPACE, "-o", "json", "--request-timeout=5s"
-        ),
-        timeout=10,
-    )
+    res = run_kubectl(runner, "get", "configmap", RECORD_NAME, "-n", RECORD_NAMESPACE, "-o", "json", context=context)
     if not res.ok:
         return None
     try:
@@ -83,7 +65,7 @@ def read_record(runner: Runner, context: str) -> dict[str, Any] | None:
 
 def apply_configmap(runner: Runner, context: str, namespace: str, name: str, data: dict[str, str]) -> bool:
     doc = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace}, "data": data}
-    res = runner.run(_kubectl(context, "apply", "-f", "-"), input=json.dumps(doc), timeout=30)
+    res = run_kubectl(runner, "apply", "-f", "-", context=context, input=json.dumps(doc))
     return res.ok
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -12,9 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from kdoctor.data import data_dir
 from kdoctor.errors import InputError, UsageError
 
-API_VERSION = "kdoctor.dev/v1alpha1"
+API_VERSION: Final = "kdoctor.dev/v1alpha1"
 _QTY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(gib|gi|g|gb|mib|mi|m|mb)?\s*$", re.I)
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,48}[a-z0-9])?$")
+
+
+def kebab(name: str) -> str:
+    """kubelet settings are written camelCase in profiles (maxPods) and passed as flags (max-pods)."""
+    return re.sub(r"(?<!^)([A-Z])", r"-\1", name).lower()
 
 
 def to_mb(value: int | float | str) -> int:
@@ -63,6 +69,15 @@ class RegistrySpec(_Strict):
     name: str = "kdoctor-registry"
     image: str = "registry:2"
 
+    @property
+    def host(self) -> str:
+        return f"localhost:{self.port}"
+
+    @property
+    def in_cluster(self) -> str:
+        # The registry container listens on 5000; nodes reach it by name on the cluster's docker network.
+        return f"{self.name}:5000"
+
 
 class KindSpec(_Strict):
     node_image: str | None = Field(None, alias="nodeImage")
@@ -87,7 +102,7 @@ class Profile(_Strict):
     kind: Literal["Profile"] = "Profile"
     name: str
     description: str = ""
-    provider: Literal["minikube", "kind"]
+    provider: Literal["minikube", "kind"]  # the names in providers.PROVIDERS (a test keeps them in step)
     cluster: str | None = None
     kubernetes: str = "stable"
     resources: Resources = Field(default_factory=Resources)
@@ -118,14 +133,19 @@ class Profile(_Strict):
     def cluster_name(self) -> str:
         return self.cluster or f"kdoctor-{self.name}"
 
-    def spec(self) -> dict[str, Any]:
-        """The resolved profile as it is recorded in the cluster and printed by `profiles show`."""
+    def kubelet_flags(self) -> list[tuple[str, str | int | bool]]:
+        """The kubelet settings as flag names and values, in a stable order (both products pass them on)."""
+        return [(kebab(k), v) for k, v in sorted(self.kubelet.items())]
+
+    def spec(self, *, sections: Collection[str]) -> dict[str, Any]:
+        """The resolved profile as it is recorded in the cluster and printed by `profiles show`. A product's
+        own section is kept (and hashed into the record) only when its product reads it: `sections` is
+        the product's `Provider.profile_sections`."""
         doc = self.model_dump(mode="json", by_alias=True, exclude={"source"})
         doc["kind"] = "Profile"
         doc["cluster"] = self.cluster_name
-        kind_cfg = doc.pop("kind_", None)
-        if self.provider == "kind":
-            doc["kindConfig"] = kind_cfg
+        own = {"kindConfig": doc.pop("kind_", None)}
+        doc.update((name, value) for name, value in own.items() if name in sections)
         return doc
 
 

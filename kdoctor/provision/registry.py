@@ -9,7 +9,8 @@ import json
 
 from kdoctor.errors import CommandFailed
 from kdoctor.provision.kube import apply_configmap
-from kdoctor.provision.plan import Plan
+from kdoctor.provision.model import Plan
+from kdoctor.provision.providers import provider_for
 from kdoctor.runner import Runner
 from kdoctor.tools.docker import docker_argv
 
@@ -51,7 +52,7 @@ def ensure_registry(runner: Runner, plan: Plan) -> list[str]:
         if not ok:
             raise CommandFailed(("docker", "start"), 1, out)
         done.append(f"restarted registry container {name}")
-    network = "kind" if plan.provider == "kind" else plan.cluster
+    network = provider_for(plan.provider).registry_network(plan)
     ok, out = _docker(runner, "inspect", "--format", "{{json .NetworkSettings.Networks}}", name)
     try:
         networks = json.loads(out) if ok else {}
@@ -68,7 +69,7 @@ def ensure_registry(runner: Runner, plan: Plan) -> list[str]:
 def configure_nodes(runner: Runner, plan: Plan, nodes: list[str]) -> None:
     """containerd's certs.d: pulls of localhost:PORT/… go to the registry container inside the network."""
     reg = plan.registry
-    if not reg or (plan.provider == "minikube" and plan.runtime != "containerd"):
+    if not reg or not provider_for(plan.provider).configures_containerd(plan):
         return
     directory = f"/etc/containerd/certs.d/localhost:{reg['port']}"
     hosts = f'[host."http://{reg["in_cluster"]}"]\n'

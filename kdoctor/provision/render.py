@@ -8,7 +8,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from kdoctor.provision.apply import UpResult
-from kdoctor.provision.plan import Plan
+from kdoctor.provision.model import Plan
+from kdoctor.provision.providers import provider_for
+from kdoctor.report.model import Severity
 
 
 def render_plan(plan: Plan, console: Console) -> None:
@@ -24,17 +26,8 @@ def render_plan(plan: Plan, console: Console) -> None:
         f"  Kubernetes     {plan.kubernetes_version or '?'}"
         + (f"  (node image {escape(plan.node_image)})" if plan.node_image else "")
     )
-    if plan.provider == "minikube":
-        console.print(
-            f"  size           {plan.cpus} CPUs, {plan.memory_mb} MB per node, {plan.nodes} node(s)"
-            + (f", {plan.disk_mb} MB disk" if plan.disk_mb else "")
-        )
-        console.print(f"  runtime        {plan.runtime}, driver docker")
-    else:
-        console.print(
-            f"  size           {plan.nodes} node(s) sharing the VM (kind has no size flags; "
-            f"needs ~{plan.memory_mb} MB per node)"
-        )
+    for label, text in provider_for(plan.provider).size_lines(plan):
+        console.print(f"  {label:<15}{escape(text)}")
     if plan.addons:
         console.print(f"  addons         {', '.join(plan.addons)}")
     if plan.registry:
@@ -47,8 +40,9 @@ def render_plan(plan: Plan, console: Console) -> None:
         for line in plan.kind_config.splitlines():
             console.print(f"      {escape(line)}")
     for p in plan.preflight:
-        mark = "[red]✗[/]" if p.severity == "error" else "[yellow]![/]"
-        console.print(f"  {mark} {escape(p.message)}" + (f"\n      fix: {escape(p.fix)}" if p.fix else ""))
+        mark = "[red]✗[/]" if p.severity is Severity.ERROR else "[yellow]![/]"
+        which = f"{p.id} " if p.id else ""  # the check `kdoctor explain` can say more about
+        console.print(f"  {mark} {which}{escape(p.message)}" + (f"\n      fix: {escape(p.fix)}" if p.fix else ""))
     console.print("[green]preflight passed[/]" if plan.ok else "[red]preflight failed: nothing will be changed[/]")
 
 

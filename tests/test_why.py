@@ -33,8 +33,10 @@ def why(*args: str, input: str | None = None, env: dict[str, str] | None = None)
     return res.returncode, (json.loads(res.stdout) if res.stdout.strip().startswith("{") else {}), res.stderr
 
 
-def test_every_signature_has_a_real_log_fixture() -> None:
-    assert {f["signature"] for f in FIXTURES} == {s.id for s in catalogue()}
+def test_fixtures_name_known_signatures() -> None:
+    """Every fixture names a signature that exists (tests/test_why_corpus.py checks that every signature has a
+    real log, here or in the labelled corpus)."""
+    assert {f["signature"] for f in FIXTURES} <= {s.id for s in catalogue()}
     assert all(f["source"] for f in FIXTURES)
 
 

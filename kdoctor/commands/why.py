@@ -38,6 +38,16 @@ def why(
     context: ContextOpt = None,
     log: Annotated[str | None, typer.Option("--log", help="Explain a log file alone (- for stdin).")] = None,
     emulator: EmulatorOpt = EmulatorChoice.auto,
+    node_arch: Annotated[
+        str | None,
+        typer.Option(
+            "--node-arch",
+            help="Architecture of the machine that ran it (arm64, amd64); default: the pod's node, or the log.",
+        ),
+    ] = None,
+    platform: Annotated[
+        str | None, typer.Option("--platform", help="The node's platform (os/arch), like --node-arch.")
+    ] = None,
     output: OutputOpt = Output.text,
     insecure_registry: InsecureRegistryOpt = None,
 ) -> None:
@@ -49,15 +59,23 @@ def why(
 
     if (pod is None) == (log is None):
         raise UsageError("give a pod name, or --log FILE (- for stdin)")
+    if node_arch and platform:
+        raise UsageError("give --node-arch or --platform, not both")
+    node = node_arch or platform
     if log is not None:
-        answer = explain_log(_read_log(log))
+        from kdoctor.why.context import Known
+
+        # In --log mode "auto" means: what the log shows (the log may come from another machine).
+        given = None if emulator is EmulatorChoice.auto else emulator.value
+        known = Known(node_arch=node, emulator=given, emulator_source="--emulator" if given else "none")
+        answer = explain_log(_read_log(log), known)
     else:
         from kdoctor.runner import SubprocessRunner
         from kdoctor.why.command import explain_pod_live
 
         assert pod is not None
         answer = explain_pod_live(
-            SubprocessRunner(), pod, namespace, context, emulator.value, set(insecure_registry or ())
+            SubprocessRunner(), pod, namespace, context, emulator.value, set(insecure_registry or ()), node_arch=node
         )
     if output is Output.json:
         typer.echo(dumps(answer.to_json()))

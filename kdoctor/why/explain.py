@@ -1,4 +1,4 @@
-"""Turn a pod's facts, matched signatures and image verdicts into: what happened, why, what to do."""
+"""Turn a pod's facts (or a log), matched signatures and image verdicts into: what happened, why, what to do."""
 
 from __future__ import annotations
 
@@ -8,10 +8,31 @@ from typing import Any
 from kdoctor.errors import ExitCode
 from kdoctor.images import verdict as V
 from kdoctor.images.scan import ImageResult
+from kdoctor.why.context import Attribution, Known, attribute, fixes_for, primary
+from kdoctor.why.features import feature_facts
 from kdoctor.why.gather import ContainerFacts, PodFacts
 from kdoctor.why.signatures import Match, match_text
 
 WHY_SCHEMA = "kdoctor/why/v1"
+
+
+def match_json(m: Match, att: Attribution | None = None) -> dict[str, Any]:
+    s = m.signature
+    doc: dict[str, Any] = {
+        "id": s.id,
+        "implicates": s.implicates,
+        "role": s.role,
+        "meaning": s.meaning,
+        "evidence": m.evidence,
+        "evidence_lines": list(m.lines),
+        "where": m.where,
+        "source": s.source,
+    }
+    if s.feature:
+        doc["feature"] = {"name": s.feature, **feature_facts(s.feature)}
+    if att is not None:
+        doc["fixes"] = fixes_for([m], att)
+    return doc
 
 
 @dataclass
@@ -19,6 +40,7 @@ class ContainerAnswer:
     facts: ContainerFacts
     matches: list[Match]
     image: ImageResult | None
+    attribution: Attribution | None = None
     fixes: list[str] = field(default_factory=list)
 
     @property
@@ -32,9 +54,14 @@ class ContainerAnswer:
             return f"terminated: {c.reason} (exit code {c.exit_code})"
         return c.state
 
+    @property
+    def explanation(self) -> Match | None:
+        return primary(self.matches)
+
     def to_json(self) -> dict[str, Any]:
         c = self.facts
         img = self.image
+        main = self.explanation
         return {
             "name": c.name,
             "image": c.image,
@@ -47,17 +74,9 @@ class ContainerAnswer:
             "restarts": c.restarts,
             "failing": c.failing,
             "happened": self.happened,
-            "signatures": [
-                {
-                    "id": m.signature.id,
-                    "implicates": m.signature.implicates,
-                    "meaning": m.signature.meaning,
-                    "evidence": m.evidence,
-                    "where": m.where,
-                    "source": m.signature.source,
-                }
-                for m in self.matches
-            ],
+            "explanation": main.signature.id if main else None,
+            "signatures": [match_json(m) for m in self.matches],
+            "attribution": self.attribution.to_json() if self.attribution else None,
             # The images/v1 serialisation of the verdict (one shape for one object).
             "image_verdict": None if img is None else img.to_json(),
             "fixes": self.fixes,
@@ -70,6 +89,7 @@ class Answer:
     containers: list[ContainerAnswer]
     emulator: str
     log_matches: list[Match] = field(default_factory=list)  # `why --log`
+    attribution: Attribution | None = None  # `why --log`
 
     @property
     def failing(self) -> list[ContainerAnswer]:
@@ -78,15 +98,16 @@ class Answer:
     @property
     def explained(self) -> bool:
         if self.pod is None:
-            return bool(self.log_matches)
-        return any(c.matches or (c.image and c.image.verdict in (V.CRASH, V.UNSUPPORTED)) for c in self.failing)
+            return primary(self.log_matches) is not None
+        return any(c.explanation or (c.image and c.image.verdict in (V.CRASH, V.UNSUPPORTED)) for c in self.failing)
 
     def exit_code(self) -> int:
-        if self.pod is None:
-            return ExitCode.OK if self.log_matches else ExitCode.FINDINGS
-        if not self.failing:
-            return ExitCode.OK
-        return ExitCode.OK if self.explained else ExitCode.FINDINGS
+        if self.pod is None or self.failing:
+            return ExitCode.OK if self.explained else ExitCode.FINDINGS
+        return ExitCode.OK
+
+    def log_fixes(self) -> list[str]:
+        return fixes_for(self.log_matches, self.attribution) if self.attribution else []
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -96,17 +117,12 @@ class Answer:
             "emulator": self.emulator,
         }
         if self.pod is None:
-            doc["log"] = [
-                {
-                    "id": m.signature.id,
-                    "implicates": m.signature.implicates,
-                    "meaning": m.signature.meaning,
-                    "evidence": m.evidence,
-                    "fixes": list(m.signature.fixes),
-                    "source": m.signature.source,
-                }
-                for m in self.log_matches
-            ]
+            main = primary(self.log_matches)
+            att = self.attribution
+            doc.update(att.to_json() if att else {})
+            doc["explanation"] = main.signature.id if main else None
+            doc["log"] = [match_json(m, att) for m in self.log_matches]
+            doc["fixes"] = self.log_fixes()
             return doc
         p = self.pod
         doc.update(
@@ -132,18 +148,24 @@ def texts_of(c: ContainerFacts, events: list[str]) -> list[tuple[str, str]]:
     ]
 
 
-def rank_fixes(matches: list[Match], image: ImageResult | None) -> list[str]:
+def rank_fixes(matches: list[Match], image: ImageResult | None, att: Attribution) -> list[str]:
     fixes: list[str] = []
     if image and image.suggestion:
         fixes.append(image.suggestion[0].upper() + image.suggestion[1:])
-    for m in matches:
-        for f in m.signature.fixes:
-            if f not in fixes:
-                fixes.append(f)
+    for f in fixes_for(matches, att):
+        if f not in fixes:
+            fixes.append(f)
     return fixes
 
 
-def explain_pod(pod: PodFacts, images: dict[str, ImageResult], emulator: str) -> Answer:
+def explain_pod(
+    pod: PodFacts, images: dict[str, ImageResult], emulator: str, emulator_source: str = "detected"
+) -> Answer:
+    known = Known(
+        node_arch=pod.node_arch,
+        emulator=emulator if emulator in ("qemu", "rosetta", "none") else None,
+        emulator_source=emulator_source,
+    )
     answers = []
     for c in pod.containers:
         matches: list[Match] = []
@@ -155,9 +177,14 @@ def explain_pod(pod: PodFacts, images: dict[str, ImageResult], emulator: str) ->
                         seen.add(m.signature.id)
                         matches.append(m)
         img = images.get(c.name)
-        answers.append(ContainerAnswer(c, matches, img, rank_fixes(matches, img) if c.failing else []))
+        att = attribute(matches, known) if c.failing else None
+        fixes = rank_fixes(matches, img, att) if att is not None else []
+        answers.append(ContainerAnswer(c, matches, img, att, fixes))
     return Answer(pod, answers, emulator)
 
 
-def explain_log(text: str) -> Answer:
-    return Answer(None, [], "unknown", match_text(text, "log"))
+def explain_log(text: str, known: Known | None = None) -> Answer:
+    known = known or Known()
+    matches = match_text(text, "log")
+    att = attribute(matches, known)
+    return Answer(None, [], att.emulator, matches, att)

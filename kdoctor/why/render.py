@@ -5,22 +5,16 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
-from kdoctor.why.explain import Answer
-from kdoctor.why.signatures import catalogue
+from kdoctor.images import verdict as V
+from kdoctor.why.context import Attribution, primary
+from kdoctor.why.explain import Answer, ContainerAnswer
+from kdoctor.why.features import feature_facts
+from kdoctor.why.signatures import Match, catalogue
 
 
 def render(answer: Answer, console: Console) -> None:
     if answer.pod is None:
-        if not answer.log_matches:
-            console.print(
-                f"No known failure signature in this log (checked {len(catalogue())} signatures: "
-                "Go emulation crashes, exec format error, pull errors, QEMU and Rosetta failures)."
-            )
-            return
-        for m in answer.log_matches:
-            _signature(console, m)
-            for i, f in enumerate(m.signature.fixes, 1):
-                console.print(f"  {i}. {escape(f)}")
+        _render_log(answer, console)
         return
     p = answer.pod
     console.print(
@@ -31,35 +25,79 @@ def render(answer: Answer, console: Console) -> None:
         console.print("[green]No container is failing.[/]")
         return
     for ca in answer.failing:
-        c = ca.facts
-        console.print(f"\n[bold]{c.kind} container {escape(c.name)}[/] ({escape(c.image)})")
-        console.print(f"  [bold]What happened:[/] {escape(ca.happened)}")
-        for m in ca.matches:
-            _signature(console, m, indent="  ")
-        img = ca.image
-        if img is not None:
-            go = img.entrypoint.go_version if img.entrypoint and img.entrypoint.go_version else None
-            ep = img.entrypoint.path if img.entrypoint and img.entrypoint.path else None
-            console.print(f"  [bold]The image:[/] {img.verdict} — {escape(img.reason)}")
-            details = [f"{img.kind or '?'} with {', '.join(img.platforms) or 'no platforms'}"]
-            if ep:
-                details.append(f"entrypoint {ep}" + (f" (built with {go})" if go else ""))
-            console.print(f"    {escape('; '.join(details))}")
-        if not ca.matches and not (img and img.verdict in ("crash", "unsupported")):
-            console.print(
-                "  [yellow]No known signature matched[/]; checked the status, events and logs against "
-                f"{len(catalogue())} signatures" + (" and the image's platforms" if img else "") + "."
-            )
-        if ca.fixes:
-            console.print("  [bold]What to do:[/]")
-            for i, f in enumerate(ca.fixes, 1):
-                console.print(f"    {i}. {escape(f)}")
+        _render_container(ca, console)
     for note in p.notes:
         console.print(f"[dim]note: {escape(note)}[/]")
 
 
-def _signature(console: Console, m, indent: str = "") -> None:  # type: ignore[no-untyped-def]
+def _render_log(answer: Answer, console: Console) -> None:
+    main = primary(answer.log_matches)
+    if main is None:
+        console.print(
+            f"No known failure signature in this log (checked {len(catalogue())} signatures: "
+            "Go emulation crashes, Rosetta and QEMU failures, CPU features, exec format error, pull errors)."
+        )
+        for m in answer.log_matches:  # supporting lines alone explain nothing, but say what was seen
+            console.print(f"  seen: {escape(m.evidence)} ({escape(m.signature.meaning)})")
+        return
+    _signature(console, main)
+    others = [m for m in answer.log_matches if m is not main]
+    for m in others:
+        console.print(f"  also: [bold]{escape(m.signature.id)}[/] — {escape(m.evidence)}")
+    if answer.attribution:
+        _attribution(console, answer.attribution)
+    fixes = answer.log_fixes()
+    if fixes:
+        console.print("[bold]What to do:[/]")
+        for i, f in enumerate(fixes, 1):
+            console.print(f"  {i}. {escape(f)}")
+
+
+def _render_container(ca: ContainerAnswer, console: Console, indent: str = "  ") -> None:
+    c = ca.facts
+    console.print(f"\n[bold]{c.kind} container {escape(c.name)}[/] ({escape(c.image)})")
+    console.print(f"{indent}[bold]What happened:[/] {escape(ca.happened)}")
+    for m in ca.matches:
+        _signature(console, m, indent=indent)
+    if ca.attribution and ca.matches:
+        _attribution(console, ca.attribution, indent=indent)
+    img = ca.image
+    if img is not None:
+        go = img.entrypoint.go_version if img.entrypoint and img.entrypoint.go_version else None
+        ep = img.entrypoint.path if img.entrypoint and img.entrypoint.path else None
+        console.print(f"{indent}[bold]The image:[/] {img.verdict} — {escape(img.reason)}")
+        details = [f"{img.kind or '?'} with {', '.join(img.platforms) or 'no platforms'}"]
+        if ep:
+            details.append(f"entrypoint {ep}" + (f" (built with {go})" if go else ""))
+        console.print(f"{indent}  {escape('; '.join(details))}")
+    if not ca.explanation and not (img and img.verdict in (V.CRASH, V.UNSUPPORTED)):
+        console.print(
+            f"{indent}[yellow]No known signature matched[/]; checked the status, events and logs against "
+            f"{len(catalogue())} signatures" + (" and the image's platforms" if img else "") + "."
+        )
+    if ca.fixes:
+        console.print(f"{indent}[bold]What to do:[/]")
+        for i, f in enumerate(ca.fixes, 1):
+            console.print(f"{indent}  {i}. {escape(f)}")
+
+
+def _signature(console: Console, m: Match, indent: str = "") -> None:
     s = m.signature
-    console.print(f"{indent}[bold]Why:[/] [red]{escape(s.id)}[/] — {escape(s.meaning)}")
-    console.print(f"{indent}  evidence ({escape(m.where)}): [dim]{escape(m.evidence)}[/]")
+    label = "Why" if s.role == "cause" else "Seen"
+    console.print(f"{indent}[bold]{label}:[/] [red]{escape(s.id)}[/] — {escape(s.meaning)}")
+    for line in m.lines or (m.evidence,):
+        console.print(f"{indent}  evidence ({escape(m.where)}): [dim]{escape(line)}[/]")
+    if s.feature:
+        facts = feature_facts(s.feature)
+        console.print(f"{indent}  {escape(s.feature)} under Rosetta: {escape(facts['rosetta'])}")
+        console.print(f"{indent}  {escape(s.feature)} under QEMU: {escape(facts['qemu'])}")
     console.print(f"{indent}  implicates: {s.implicates}; source: {escape(s.source)}")
+
+
+def _attribution(console: Console, att: Attribution, indent: str = "") -> None:
+    direction = f"{att.image_arch} code on a {att.node_arch} machine"
+    console.print(
+        f"{indent}[bold]Emulator:[/] {att.emulator} (from {escape(att.emulator_source)}); {escape(direction)}"
+    )
+    for note in att.notes:
+        console.print(f"{indent}  [dim]{escape(note)}[/]")

@@ -1,0 +1,149 @@
+"""Direction and attribution: which emulator (or registry) a failure implicates, and which way it ran.
+
+Evidence in the log wins (a `qemu:` line, a `rosetta error:` line, the platforms a mismatch names); then
+what the caller knows (`--emulator`, `--node-arch`/`--platform`, or in pod mode the node and the detected
+emulator); then what the signature itself implies. What none of them says stays "unknown": kdoctor never
+blames an emulator without evidence that one was in play.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kdoctor.why.signatures import Match
+
+EMULATORS = ("qemu", "rosetta")
+_ARCH_ALIASES = {"aarch64": "arm64", "x86_64": "amd64", "x86-64": "amd64", "arm64/v8": "arm64"}
+
+
+def arch_of(platform: str | None) -> str | None:
+    """ "linux/arm64/v8" -> "arm64", "windows/amd64 10.0.18363" -> "amd64", "aarch64" -> "arm64"."""
+    if not platform:
+        return None
+    text = platform.strip().split()[0].lower().strip("()[],")
+    parts = text.split("/")
+    arch = parts[1] if len(parts) > 1 else parts[0]
+    arch = _ARCH_ALIASES.get(arch, arch)
+    return arch or None
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the caller knows beyond the log."""
+
+    node_arch: str | None = None  # --node-arch / --platform, or the pod's node
+    emulator: str | None = None  # --emulator, or the emulator detected on the node: qemu | rosetta | none
+    emulator_source: str = "none"  # "--emulator", "binfmt:<node>", "docker-desktop-settings", …
+
+
+@dataclass
+class Attribution:
+    emulator: str  # qemu | rosetta | none | registry | unknown
+    emulator_source: str  # log | --emulator | binfmt:… | none
+    node_arch: str  # arm64 | amd64 | … | unknown
+    image_arch: str
+    direction_source: str  # log | given | signature | none
+    notes: list[str] = field(default_factory=list)
+
+    def known(self) -> dict[str, str]:
+        return {"node_arch": self.node_arch, "image_arch": self.image_arch, "emulator": self.emulator}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "emulator": self.emulator,
+            "emulator_source": self.emulator_source,
+            "direction": {
+                "node_arch": self.node_arch,
+                "image_arch": self.image_arch,
+                "source": self.direction_source,
+            },
+            "notes": self.notes,
+        }
+
+
+def primary(matches: list[Match]) -> Match | None:
+    """The explanation: the first cause in catalogue order (supporting lines explain nothing alone)."""
+    return next((m for m in matches if m.signature.role == "cause"), None)
+
+
+def _log_emulator(matches: list[Match], main: Match | None) -> str | None:
+    if main is not None and main.signature.implicates in EMULATORS:
+        return main.signature.implicates
+    for m in matches:
+        if m.signature.implicates in EMULATORS:
+            return m.signature.implicates
+    return None
+
+
+def _direction(matches: list[Match], main: Match | None, known: Known) -> tuple[str | None, str | None, str]:
+    """(node arch, image arch, where the node arch came from). Named groups a signature captures: `host` (the
+    machine's platform), `wanted` (the platform a pull asked for: the host's unless --platform was given) and
+    `image` (the platform the image has)."""
+    host = next((arch_of(m.groups.get("host")) for m in matches if m.groups.get("host")), None)
+    wanted = next((arch_of(m.groups.get("wanted")) for m in matches if m.groups.get("wanted")), None)
+    image = next((arch_of(m.groups.get("image")) for m in matches if m.groups.get("image")), None)
+    node, source = host, "log" if host else "none"
+    if node is None and known.node_arch:
+        node, source = arch_of(known.node_arch), "given"
+    if node is None and wanted and main is not None and main.signature.implicates == "registry":
+        node, source = wanted, "log (the platform the pull asked for)"
+    if main is not None:
+        if node is None and main.signature.assumes.get("node_arch"):
+            node, source = main.signature.assumes["node_arch"], "signature"
+        if image is None and main.signature.assumes.get("image_arch"):
+            image = main.signature.assumes["image_arch"]
+    return node, image, source
+
+
+def attribute(matches: list[Match], known: Known) -> Attribution:
+    main = primary(matches)
+    node, image, dsource = _direction(matches, main, known)
+    notes: list[str] = []
+    from_log = _log_emulator(matches, main)
+    if main is not None and main.signature.implicates == "registry":
+        emulator, esource = "registry", "log"
+    elif main is not None and main.signature.implicates == "none":
+        emulator, esource = "none", "log"
+    elif from_log is not None:
+        emulator, esource = from_log, "log"
+        if known.emulator in EMULATORS and known.emulator != from_log:
+            notes.append(f"the log shows {from_log}, not the {known.emulator} given ({known.emulator_source})")
+    elif known.emulator:
+        emulator, esource = known.emulator, known.emulator_source
+    else:
+        emulator, esource = "unknown", "none"
+    if image is None and node is not None and emulator in EMULATORS:
+        # Something foreign ran under emulation: on an arm64 node that is amd64 code (Rosetta only runs amd64).
+        image = "amd64" if node == "arm64" or emulator == "rosetta" else None
+    if emulator == "unknown" and main is not None and main.signature.implicates == "cpu":
+        if node and image and node != image:
+            notes.append(f"a {image} program on a {node} node runs under an emulator; which one is not known")
+        else:
+            notes.append("whether an emulator ran this program is not known (pass --emulator and --node-arch)")
+    return Attribution(emulator, esource, node or "unknown", image or "unknown", dsource, notes)
+
+
+def placeholders(att: Attribution, main: Match | None) -> dict[str, str]:
+    return {
+        "node_arch": att.node_arch,
+        "image_arch": att.image_arch,
+        "node_platform": f"linux/{att.node_arch}",
+        "emulator": att.emulator,
+        "feature": (main.signature.feature if main else None) or "the missing instruction set",
+    }
+
+
+def fixes_for(matches: list[Match], att: Attribution) -> list[str]:
+    """The fixes that fit what is known, primary signature first, each once."""
+    main = primary(matches)
+    values = placeholders(att, main)
+    ordered = ([main] if main else []) + [m for m in matches if m is not main and m.signature.role == "cause"]
+    out: list[str] = []
+    for m in ordered:
+        for fix in m.signature.fixes:
+            if fix.applies(att.known()):
+                text = fix.text.format_map(values)
+                if text not in out:
+                    out.append(text)
+    return out

@@ -128,7 +128,14 @@ def test_engine_unreachable_and_garbage(machine: FakeMachine, monkeypatch: pytes
     garbage.write_text('{"ServerVersion": "28.0.0", "NCPU": "many"}')
     monkeypatch.setenv("FAKE_DOCKER_INFO", str(garbage))
     e = engine.probe_engine(SubprocessRunner())
-    assert not e.reachable and "unrecognised docker info output" in (e.error or "")
+    # The engine answered: a field of the wrong type reads as unknown (checks that need it skip), it does not
+    # turn a working engine into "no engine" (docker info is read without a model that rejects new shapes).
+    assert e.reachable and e.server_version == "28.0.0" and e.ncpu is None
+    not_json = machine.root / "not-json.txt"
+    not_json.write_text("<html>proxy error</html>")
+    monkeypatch.setenv("FAKE_DOCKER_INFO", str(not_json))
+    e = engine.probe_engine(SubprocessRunner())
+    assert not e.reachable and e.error
 
 
 def test_binfmt_read_through_a_node_container(machine: FakeMachine, monkeypatch: pytest.MonkeyPatch) -> None:

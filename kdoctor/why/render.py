@@ -95,9 +95,10 @@ def _signature(console: Console, m: Match, indent: str = "") -> None:
 
 
 def _attribution(console: Console, att: Attribution, indent: str = "") -> None:
-    direction = f"{att.image_arch} code on a {att.node_arch} machine"
-    console.print(
-        f"{indent}[bold]Emulator:[/] {att.emulator} (from {escape(att.emulator_source)}); {escape(direction)}"
-    )
+    code = "code of unknown architecture" if att.image_arch == "unknown" else f"{att.image_arch} code"
+    machine = "a machine of unknown architecture" if att.node_arch == "unknown" else f"an {att.node_arch} machine"
+    direction = f"{code} on {machine}"
+    source = "from " + att.emulator_source if att.emulator_source != "none" else "neither the log nor the flags say"
+    console.print(f"{indent}[bold]Emulator:[/] {att.emulator} ({escape(source)}); {escape(direction)}")
     for note in att.notes:
         console.print(f"{indent}  [dim]{escape(note)}[/]")

@@ -38,7 +38,10 @@ def build(out: Path, names: list[str] | None = None) -> dict[str, Path]:
         target = out / name
         if not target.exists():
             subprocess.run(
-                [str(cc), "-O2", *flags, "-o", str(target), str(SRC / src)], check=True, capture_output=True, timeout=120
+                [str(cc), "-O2", *flags, "-o", str(target), str(SRC / src)],
+                check=True,
+                capture_output=True,
+                timeout=120,
             )
         built[name] = target
     return built

@@ -307,6 +307,9 @@ def test_diagnose_judges_the_current_clusters_images(images: Images, machine, mo
     report = run_checks(facts, only=["KD801"])
     got = {(f.subject, f.severity.value, f.data.get("verdict")) for f in report.findings}
     assert got == {(images.ref("amd64only"), "error", "crash"), (images.ref("amd64only-index"), "error", "unsupported")}
+    # KD801 names the risk rule (checks/risks.yaml) that `kdoctor images` and `kdoctor why` name for this crash.
+    crash = next(f for f in report.findings if f.data.get("verdict") == "crash")
+    assert crash.data["risks"] == ["go-lfstack-push"]
 
 
 def test_images_of_the_current_cluster_via_kubectl(images: Images, machine, monkeypatch, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]

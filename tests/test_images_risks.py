@@ -154,6 +154,15 @@ def test_os_release_is_read_through_the_symlink_below_the_entrypoints_layer(
     assert s.walk.layers_opened == 4, s.walk
 
 
+def test_os_release_past_the_fetch_limit_is_not_read_and_the_reason_says_so(
+    registry: RegistryServer, risk_images: dict[str, Pushed], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("kdoctor.images.analyse.OS_RELEASE_MAX_FETCH", 100)
+    r, s = scan(registry, "el10", "rosetta")
+    assert r.verdict == "emulated" and "os-release was not read: it would fetch" in r.reason
+    assert s.walk.layers_opened == 1
+
+
 def test_a_certain_crash_does_not_read_os_release(registry: RegistryServer, risk_images: dict[str, Pushed]) -> None:
     r, s = scan(registry, "isa-v3", "rosetta")
     assert r.verdict == "crash" and r.entrypoint and r.entrypoint.os_release_note is None

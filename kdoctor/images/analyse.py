@@ -25,6 +25,9 @@ from kdoctor.images.tarstream import LayerError
 from kdoctor.images.verdict import Entrypoint
 
 ANALYSIS_VERSION = 2
+# The most compressed layer bytes kdoctor fetches beyond the entrypoint's walk to read os-release (EL base
+# layers are some 40-90 MB compressed).
+OS_RELEASE_MAX_FETCH = 160 << 20
 
 
 def config_process(config: dict[str, Any]) -> tuple[list[str] | None, list[str] | None, list[str], str | None]:
@@ -83,6 +86,13 @@ def image_facts(ep: Entrypoint | None, config: dict[str, Any], repository: str) 
 
 
 def _read_os_release(walk: LayerWalk, ep: Entrypoint) -> None:
+    cost = walk.unread_bytes()
+    if cost > OS_RELEASE_MAX_FETCH:
+        # os-release usually sits in the base (bottom) layer; past this size the risk rules on it stay unapplied.
+        ep.os_release_note = (
+            f"not read: it would fetch {cost >> 20} MB more of layers (limit {OS_RELEASE_MAX_FETCH >> 20} MB)"
+        )
+        return
     opened = walk.stats.layers_opened
     found, why = walk.find(list(OS_RELEASE_PATHS))
     if found is None:

@@ -214,6 +214,11 @@ class LayerWalk:
         self.seen: list[LayerIndex] = []
         self.partial: set[int] = set()  # layers whose reading stopped early: their index lacks later entries
 
+    def unread_bytes(self) -> int:
+        """Compressed bytes (manifest sizes) a walk to the bottom would still fetch, re-reads included."""
+        todo = [*range(len(self.seen), len(self.top_down)), *self.partial]
+        return sum(self.top_down[i].size for i in todo)
+
     def _index(self, i: int, wanted: set[str], stop_when: Callable[[LayerIndex], bool] | None = None) -> LayerIndex:
         return _index_layer(
             self.top_down[i],

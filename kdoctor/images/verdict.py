@@ -112,6 +112,8 @@ def judge(ep: Entrypoint | None, emulator: str, arch: str, facts: ImageFacts | N
         prefix = "" if emulator in ("qemu", "rosetta") else f"under {where} (assumed the worst case): "
         return Judgement(CRASH, prefix + crash.reason, "; or ".join(risk_fixes(crash, emulator)) or None, risks)
     reason = _base_reason(ep, arch, where)
+    if facts is not None and facts.os_release is None and (facts.os_release_note or "").startswith("not read"):
+        reason += f"; its os-release was {facts.os_release_note}, so the distribution rules were not applied"
     for r in risks:
         label = "unknown risk" if r.effect == "unknown" else f"risk ({r.effect})"
         reason += f"; {label} {r.rule.id}: {r.reason} — under {where}: {r.why}"

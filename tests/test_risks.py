@@ -155,3 +155,12 @@ def test_absent_and_looping_entrypoints_are_unknown_never_emulated() -> None:
     for kind, text in (("missing", "no such file or directory"), ("loop", "too many levels of symbolic links")):
         j = V.judge(V.Entrypoint(kind=kind, note="n"), "qemu", "amd64")
         assert j.verdict == V.UNKNOWN and text in j.reason
+
+
+def test_why_json_names_the_risk_rule_images_reports() -> None:
+    from kdoctor.why.explain import match_json
+    from kdoctor.why.signatures import match_text
+
+    log = "2026-12-05T06:30:11Z Fatal glibc error: CPU does not support x86-64-v3\n"
+    (m,) = match_text(log, "logs")
+    assert match_json(m)["risk"] == judge("rosetta", osr="almalinux-10.0").risks[0].rule.id == "glibc-x86-64-v3"

@@ -29,7 +29,7 @@ def cluster_images(facts: Facts, c: Ctx) -> Iterator[Finding]:
             severity=sev,
             fix=fix,
             commands=(f"kdoctor images {img.ref}",),
-            data={"verdict": img.verdict, "go_version": img.go_version},
+            data={"verdict": img.verdict, "go_version": img.go_version, "risks": img.risks},
         )
     counts: dict[str, int] = {}
     for img in im.images:

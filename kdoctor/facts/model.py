@@ -191,6 +191,7 @@ class ImageFact(_Model):
     go_version: str | None = None
     suggestion: str | None = None
     sources: list[str] = Field(default_factory=list)
+    risks: list[str] = Field(default_factory=list)  # risk-rule ids of checks/risks.yaml (the ids `why` names)
 
 
 class ImagesFacts(_Model):

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from kdoctor.images import entrypoint as ep_mod
 from kdoctor.images.cache import Cache
 from kdoctor.images.goinfo import BinaryError, elf_info, go_info
-from kdoctor.images.layers import FileFound, LayerRef, WalkStats, find_file
+from kdoctor.images.identify import (
+    OS_RELEASE_PATHS,
+    ImageFacts,
+    env_dict,
+    isa_needed,
+    parse_os_release,
+    runtime_of,
+)
+from kdoctor.images.layers import FileFound, LayerRef, LayerWalk, WalkStats
 from kdoctor.images.reference import Reference
 from kdoctor.images.registry import RegistryClient, RegistryError
 from kdoctor.images.tarstream import LayerError
 from kdoctor.images.verdict import Entrypoint
 
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
+# The most compressed layer bytes kdoctor fetches beyond the entrypoint's walk to read os-release (EL base
+# layers are some 40-90 MB compressed).
+OS_RELEASE_MAX_FETCH = 160 << 20
 
 
 def config_process(config: dict[str, Any]) -> tuple[list[str] | None, list[str] | None, list[str], str | None]:
@@ -42,6 +54,7 @@ def _read_binary(found: FileFound, ep: Entrypoint) -> None:
         ep.note = f"{found.path}: {exc}"
         return
     ep.kind, ep.machine, ep.static = "elf", info.machine, info.static
+    ep.isa_needed = isa_needed(data)
     try:
         gi = go_info(data)
     except BinaryError as exc:
@@ -50,6 +63,44 @@ def _read_binary(found: FileFound, ep: Entrypoint) -> None:
     if gi:
         ep.go_version, ep.go_module, ep.go_path = gi.version, gi.module, gi.path
         ep.goamd64, ep.cgo = gi.goamd64, gi.cgo
+
+
+def image_facts(ep: Entrypoint | None, config: dict[str, Any], repository: str) -> ImageFacts:
+    """What the risk rules match on: the entrypoint's findings plus the config's Env and Labels."""
+    raw = config.get("config")
+    c: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    labels: dict[str, Any] = c["Labels"] if isinstance(c.get("Labels"), dict) else {}
+    _, _, env, _ = config_process(config)
+    ep = ep or Entrypoint()
+    return ImageFacts(
+        os_release=ep.os_release,
+        os_release_path=ep.os_release_path,
+        os_release_note=ep.os_release_note,
+        isa_needed=ep.isa_needed,
+        runtime=ep.runtime,
+        env=env_dict(env),
+        labels={str(k): str(v) for k, v in labels.items()},
+        repository=repository,
+        argv=list(ep.argv),
+    )
+
+
+def _read_os_release(walk: LayerWalk, ep: Entrypoint) -> None:
+    cost = walk.unread_bytes()
+    if cost > OS_RELEASE_MAX_FETCH:
+        # os-release usually sits in the base (bottom) layer; past this size the risk rules on it stay unapplied.
+        ep.os_release_note = (
+            f"not read: it would fetch {cost >> 20} MB more of layers (limit {OS_RELEASE_MAX_FETCH >> 20} MB)"
+        )
+        return
+    opened = walk.stats.layers_opened
+    found, why = walk.find(list(OS_RELEASE_PATHS))
+    if found is None:
+        ep.os_release_note = why
+        return
+    ep.os_release, ep.os_release_path = parse_os_release(found.data), found.path
+    extra = walk.stats.layers_opened - opened
+    ep.os_release_note = f"read from {found.path}" + (f" ({extra} more layer(s) opened for it)" if extra else "")
 
 
 def analyse_entrypoint(
@@ -62,13 +113,18 @@ def analyse_entrypoint(
     args: list[str] | None,
     cache: Cache,
     stats: WalkStats | None = None,
+    wants_os_release: Callable[[Entrypoint], bool] | None = None,
 ) -> Entrypoint:
+    """The entrypoint's facts; with `wants_os_release` (asked once the entrypoint is known) also the image's
+    os-release, read from the layers the walk has reached and, only if needed, the ones below."""
     entry, cmd, env, workdir = config_process(config)
     argv = ep_mod.effective_argv(entry, cmd, command, args)
     ep = Entrypoint(argv=argv)
     cfg_desc = manifest.get("config")
     config_digest = str(cfg_desc.get("digest", "")) if isinstance(cfg_desc, dict) else ""
-    key = hashlib.sha256(json.dumps([ANALYSIS_VERSION, config_digest, argv]).encode()).hexdigest()
+    key = hashlib.sha256(
+        json.dumps([ANALYSIS_VERSION, config_digest, argv, wants_os_release is not None]).encode()
+    ).hexdigest()
     if config_digest:
         hit = cache.get_json("analysis", key)
         if hit and isinstance(hit.get("entrypoint"), dict):
@@ -77,7 +133,8 @@ def analyse_entrypoint(
             except TypeError:
                 pass
     proc = ep_mod.unwrap(argv)
-    if proc.program is None or proc.note:
+    ep.runtime = runtime_of(proc.program)
+    if proc.program is None:
         ep.kind, ep.note = "indeterminate", proc.note
         return ep
     listed = manifest.get("layers")
@@ -95,11 +152,12 @@ def analyse_entrypoint(
             yield from chunks
 
     program = proc.program
+    walk = LayerWalk(layers, opener, stats=stats, also=OS_RELEASE_PATHS)
     try:
-        for _hop in range(3):  # the program, then a script's interpreter (and `env`'s target)
-            found, why = find_file(layers, ep_mod.candidates(program, env, workdir), opener, stats=stats)
+        for _hop in range(3 if proc.note is None else 0):  # the program, a script's interpreter, `env`'s target
+            found, why = walk.find(ep_mod.candidates(program, env, workdir))
             if found is None:
-                ep.kind, ep.note = "missing", why
+                ep.kind, ep.note = ("loop" if "symlink hops" in why else "missing"), why
                 break
             _read_binary(found, ep)
             if ep.kind != "script":
@@ -113,6 +171,11 @@ def analyse_entrypoint(
                 interp = line[1]
             ep.note = f"{found.path} is a script run by {interp}"
             program = interp
+            ep.runtime = runtime_of(interp) or ep.runtime
+        if proc.note is not None:
+            ep.kind, ep.note = "indeterminate", proc.note
+        if wants_os_release is not None and wants_os_release(ep):
+            _read_os_release(walk, ep)
     except (RegistryError, LayerError) as exc:
         ep.kind, ep.note = "unreadable", f"its layers could not be read: {getattr(exc, 'reason', exc)}"
         return ep  # not cached: a transient failure

@@ -34,6 +34,7 @@ def judge_cluster_images(runner: Runner, platform: str, emulator: str, *, budget
                 reason=r.reason,
                 go_version=r.entrypoint.go_version if r.entrypoint else None,
                 suggestion=r.suggestion,
+                risks=[x.rule.id for x in r.risks],
                 sources=r.sources[:5],
             )
             for r in results

@@ -189,6 +189,114 @@ def _index_layer(
     return idx
 
 
+class LayerWalk:
+    """One top-down walk over an image's layers, shared by every file kdoctor reads from it.
+
+    `find` resolves against the layers already indexed and opens the next layer only while the answer is
+    undecided, so a second file (the interpreter of a script, /etc/os-release) costs only the layers the
+    first walk did not reach. `also` names small files worth keeping when a layer streams past them anyway.
+    """
+
+    def __init__(
+        self,
+        layers: list[LayerRef],
+        opener: Opener,
+        *,
+        file_cap: int = 256 << 20,
+        layer_cap: int = 4 << 30,
+        stats: WalkStats | None = None,
+        also: tuple[str, ...] = (),
+    ) -> None:
+        self.top_down = list(reversed(layers))
+        self.opener, self.file_cap, self.layer_cap = opener, file_cap, layer_cap
+        self.stats = stats or WalkStats()
+        self.also = {a.lstrip("/") for a in also}
+        self.seen: list[LayerIndex] = []
+        self.partial: set[int] = set()  # layers whose reading stopped early: their index lacks later entries
+
+    def unread_bytes(self) -> int:
+        """Compressed bytes (manifest sizes) a walk to the bottom would still fetch, re-reads included."""
+        todo = [*range(len(self.seen), len(self.top_down)), *self.partial]
+        return sum(self.top_down[i].size for i in todo)
+
+    def _index(self, i: int, wanted: set[str], stop_when: Callable[[LayerIndex], bool] | None = None) -> LayerIndex:
+        return _index_layer(
+            self.top_down[i],
+            self.opener,
+            wanted | self.also,
+            file_cap=self.file_cap,
+            max_bytes=self.layer_cap,
+            stats=self.stats,
+            stop_when=stop_when,
+        )
+
+    def _complete_partial(self, candidates: list[str]) -> None:
+        # A layer read only up to an earlier file may hold this one further on: read it whole (one layer).
+        for i in sorted(self.partial):
+            wanted = {optimistic_target(c, self.seen[:i]).lstrip("/") for c in candidates}
+            self.seen[i] = self._index(i, wanted)
+        self.partial.clear()
+
+    def _decide(self, candidates: list[str]) -> tuple[FileFound | None, str] | None:
+        complete = len(self.seen) == len(self.top_down)
+        for c in candidates:
+            r = resolve(c, self.seen, complete)
+            if r.status == "unknown":
+                return None
+            if r.status == "loop":
+                return None, f"{c}: more than {MAX_HOPS} symlink hops (a loop?)"
+            if r.status == "file":
+                holder = self.seen[r.layer]
+                key = r.path.lstrip("/")
+                if key in holder.too_big:
+                    return None, f"{r.path} is larger than the {self.file_cap}-byte cap"
+                if key not in holder.captured:
+                    # The link target was streamed past before we knew we wanted it: read that layer again.
+                    again = self._index(r.layer, {key})
+                    if key not in again.captured:
+                        return None, f"{r.path} could not be read from its layer"
+                    holder.captured[key] = again.captured[key]
+                return FileFound(r.path, holder.captured[key], self.top_down[r.layer].digest), ""
+            if r.status == "not-a-file":
+                return None, f"{r.path} is not a regular file"
+            # missing: try the next PATH candidate
+        return None, "not found in the image: " + ", ".join(candidates[:4])
+
+    def find(self, candidates: list[str]) -> tuple[FileFound | None, str]:
+        """The first of `candidates` (absolute paths, PATH order) that exists; (found, note)."""
+        if self.partial:
+            self._complete_partial(candidates)
+        if self.seen:
+            decided = self._decide(candidates)
+            if decided is not None:
+                return decided
+        while len(self.seen) < len(self.top_down):
+            i = len(self.seen)
+            wanted = {optimistic_target(c, self.seen).lstrip("/") for c in candidates}
+            stopped = False
+
+            def settled(idx: LayerIndex, wanted: set[str] = wanted) -> bool:
+                # Stop inside this layer once the first candidate resolves to a file we now hold.
+                nonlocal stopped
+                trial = [*self.seen, idx]
+                for c in candidates:
+                    r = resolve(c, trial, complete=False)
+                    if r.status == "file" and r.path.lstrip("/") in idx.captured and r.layer == len(trial) - 1:
+                        stopped = True
+                        return True
+                    if r.status != "missing":
+                        return False
+                return False
+
+            self.seen.append(self._index(i, wanted, settled))
+            if stopped:
+                self.partial.add(i)
+            decided = self._decide(candidates)
+            if decided is not None:
+                return decided
+        return None, "not found in the image: " + ", ".join(candidates[:4])
+
+
 def find_file(
     layers: list[LayerRef],
     candidates: list[str],
@@ -199,55 +307,7 @@ def find_file(
     stats: WalkStats | None = None,
 ) -> tuple[FileFound | None, str]:
     """Find the first of `candidates` (absolute paths, PATH order) that exists; (found, note)."""
-    stats = stats or WalkStats()
-    top_down = list(reversed(layers))
-    seen: list[LayerIndex] = []
-    for i, layer in enumerate(top_down):
-        wanted = {optimistic_target(c, seen).lstrip("/") for c in candidates}
-
-        def settled(idx: LayerIndex, wanted: set[str] = wanted) -> bool:
-            # Stop inside this layer once the first candidate resolves to a file we now hold.
-            trial = [*seen, idx]
-            for c in candidates:
-                r = resolve(c, trial, complete=False)
-                if r.status == "file" and r.path.lstrip("/") in idx.captured and r.layer == len(trial) - 1:
-                    return True
-                if r.status != "missing":
-                    return False
-            return False
-
-        seen.append(
-            _index_layer(layer, opener, wanted, file_cap=file_cap, max_bytes=layer_cap, stats=stats, stop_when=settled)
-        )
-        complete = i == len(top_down) - 1
-        undecided = False
-        for c in candidates:
-            r = resolve(c, seen, complete)
-            if r.status == "unknown":
-                undecided = True
-                break
-            if r.status == "loop":
-                return None, f"{c}: more than {MAX_HOPS} symlink hops (a loop?)"
-            if r.status == "file":
-                holder = seen[r.layer]
-                key = r.path.lstrip("/")
-                if key in holder.too_big:
-                    return None, f"{r.path} is larger than the {file_cap}-byte cap"
-                if key not in holder.captured:
-                    # The link target was streamed past before we knew we wanted it: read that layer again.
-                    again = _index_layer(
-                        top_down[r.layer], opener, {key}, file_cap=file_cap, max_bytes=layer_cap, stats=stats
-                    )
-                    if key not in again.captured:
-                        return None, f"{r.path} could not be read from its layer"
-                    holder.captured[key] = again.captured[key]
-                return FileFound(r.path, holder.captured[key], top_down[r.layer].digest), ""
-            if r.status == "not-a-file":
-                return None, f"{r.path} is not a regular file"
-            # missing: try the next PATH candidate
-        if not undecided:
-            return None, "not found in the image: " + ", ".join(candidates[:4])
-    return None, "not found in the image: " + ", ".join(candidates[:4])
+    return LayerWalk(layers, opener, file_cap=file_cap, layer_cap=layer_cap, stats=stats).find(candidates)
 
 
-__all__ = ["FileFound", "LayerError", "LayerRef", "WalkStats", "find_file", "resolve"]
+__all__ = ["FileFound", "LayerError", "LayerRef", "LayerWalk", "WalkStats", "find_file", "resolve"]

@@ -11,13 +11,14 @@ from typing import Any
 
 from kdoctor.errors import KdoctorError
 from kdoctor.images import verdict as V
-from kdoctor.images.analyse import analyse_entrypoint
+from kdoctor.images.analyse import analyse_entrypoint, image_facts
 from kdoctor.images.cache import Cache
 from kdoctor.images.fixes import find_newer_tag
 from kdoctor.images.layers import WalkStats
 from kdoctor.images.platforms import Platform, config_platform, index_entries, match
 from kdoctor.images.reference import Reference, ReferenceError, parse
 from kdoctor.images.registry import RegistryClient, RegistryError
+from kdoctor.images.risks import Risk
 from kdoctor.images.uses import ImageUse
 from kdoctor.runner import Runner
 
@@ -37,6 +38,7 @@ class ImageResult:
     sources: list[str] = field(default_factory=list)
     command: list[str] | None = None
     args: list[str] | None = None
+    risks: list[Risk] = field(default_factory=list)  # risk-catalogue rules the image matches (checks/risks.yaml)
 
     def to_json(self) -> dict[str, Any]:
         ep = self.entrypoint
@@ -60,8 +62,13 @@ class ImageResult:
                 "machine": ep.machine,
                 "static": ep.static,
                 "note": ep.note,
+                "runtime": ep.runtime,
+                "isa_needed": ep.isa_needed,
+                "os_release": ep.os_release
+                and {k: v for k, v in ep.os_release.items() if k in ("ID", "VERSION_ID", "PLATFORM_ID")},
             },
             "sources": self.sources,
+            "risks": [r.to_json() for r in self.risks],
         }
 
 
@@ -81,7 +88,12 @@ class Scanner:
     suggest: bool = True
     walk: WalkStats = field(default_factory=WalkStats)
 
-    def _entry(self, ref: Reference, manifest: dict[str, Any], cfg: dict[str, Any], use: ImageUse) -> V.Entrypoint:
+    def _entry(
+        self, ref: Reference, manifest: dict[str, Any], cfg: dict[str, Any], use: ImageUse, arch: str = ""
+    ) -> V.Entrypoint:
+        def wants(ep: V.Entrypoint) -> bool:
+            return V.wants_os_release(ep, self.emulator, arch, image_facts(ep, cfg, ref.repository))
+
         return analyse_entrypoint(
             self.client,
             ref,
@@ -91,6 +103,7 @@ class Scanner:
             args=use.args,
             cache=self.client.cache,
             stats=self.walk,
+            wants_os_release=wants if arch else None,
         )
 
     def scan_one(self, use: ImageUse) -> ImageResult:
@@ -187,15 +200,9 @@ class Scanner:
         if plat.arch == self.target.arch and plat.os == self.target.os:
             res.verdict, res.reason = V.NATIVE, f"the {plat} variant runs natively"
             return
-        ep = res.entrypoint = self._entry(ref, m.data, cfg, use)
-        res.verdict, res.reason = V.emulated_verdict(ep, self.emulator, plat.arch)
-        if res.verdict == V.CRASH:
-            res.suggestion = (
-                "use an arm64 or multi-arch image; or rebuild it with Go >= 1.25.4; or run amd64 containers under "
-                "Rosetta (Docker Desktop: Apple Virtualization framework + Rosetta; Colima: --vm-type vz --vz-rosetta)"
-                if "GOAMD64" not in res.reason
-                else "rebuild with GOAMD64=v1, or use an arm64 image"
-            )
+        ep = res.entrypoint = self._entry(ref, m.data, cfg, use, plat.arch)
+        j = V.judge(ep, self.emulator, plat.arch, image_facts(ep, cfg, ref.repository))
+        res.verdict, res.reason, res.suggestion, res.risks = j.verdict, j.reason, j.suggestion, j.risks
 
     def scan(
         self,

@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kdoctor.images.identify import ImageFacts
+from kdoctor.images.risks import Risk, assess
+from kdoctor.images.risks import fixes as risk_fixes
 from kdoctor.versions import GO_QEMU_FIXED, go_version_tuple
 
 NATIVE, EMULATED, CRASH, UNSUPPORTED, UNKNOWN = "native", "emulated", "crash", "unsupported", "unknown"
@@ -21,7 +24,7 @@ class Entrypoint:
 
     argv: list[str] = field(default_factory=list)
     path: str | None = None  # resolved path in the image
-    kind: str | None = None  # "elf", "script", "missing", "indeterminate", "unreadable" (registry/layer error)
+    kind: str | None = None  # "elf", "script", "missing", "loop", "indeterminate", "unreadable" (layer error)
     machine: str | None = None  # ELF machine: amd64, arm64...
     static: bool | None = None
     go_version: str | None = None
@@ -30,6 +33,11 @@ class Entrypoint:
     goamd64: str | None = None
     cgo: bool | None = None
     note: str | None = None
+    isa_needed: str | None = None  # the ELF's `x86 ISA needed` level (v2/v3/v4), when marked
+    runtime: str | None = None  # dotnet | node | java | python: what the entrypoint starts
+    os_release: dict[str, str] | None = None  # the image's os-release, when a risk rule needed it
+    os_release_path: str | None = None
+    os_release_note: str | None = None  # how it was read, or why not
 
     def go_json(self) -> dict[str, Any] | None:
         if not self.go_version:
@@ -49,49 +57,78 @@ def go_affected(go_version: str | None) -> bool | None:
     return None if v is None else v < GO_QEMU_FIXED
 
 
-def emulated_verdict(ep: Entrypoint | None, emulator: str, arch: str) -> tuple[str, str]:
+@dataclass
+class Judgement:
+    verdict: str
+    reason: str
+    suggestion: str | None = None
+    risks: list[Risk] = field(default_factory=list)
+
+
+def _base_reason(ep: Entrypoint, arch: str, where: str) -> str:
+    if ep.go_version:
+        return (
+            f"its entrypoint {ep.path} is a {arch} Go binary built with {ep.go_version}; it runs under {where}, slower"
+        )
+    if ep.kind == "script":
+        return f"its entrypoint {ep.path} is a script ({ep.note or 'interpreter not Go'}); it runs under {where}"
+    if ep.kind == "elf":
+        return f"its entrypoint {ep.path} is not a Go program; it runs under {where}, slower"
+    note = f" ({ep.note})" if ep.note else ""
+    return f"a {arch}-only image: it runs under {where}, slowly; its entrypoint was not analysed{note}"
+
+
+def judge(ep: Entrypoint | None, emulator: str, arch: str, facts: ImageFacts | None = None) -> Judgement:
     """A foreign single-arch image that will be pulled: how does its process fare?"""
     if emulator == "none":
-        return UNSUPPORTED, f"a {arch} image on this node needs an emulator and none is registered: `exec format error`"
+        return Judgement(
+            UNSUPPORTED, f"a {arch} image on this node needs an emulator and none is registered: `exec format error`"
+        )
     where = {"qemu": "QEMU", "rosetta": "Rosetta"}.get(emulator, "an emulator (which one kdoctor could not tell)")
     if ep is not None and ep.kind == "unreadable":
-        return (
+        return Judgement(
             UNKNOWN,
             f"a {arch}-only image that would run under {where}; whether its entrypoint crashes is unknown: {ep.note}",
         )
-    if ep is None or ep.kind in (None, "missing", "indeterminate"):
-        note = f" ({ep.note})" if ep and ep.note else ""
-        return EMULATED, f"a {arch}-only image: it runs under {where}, slowly; its entrypoint was not analysed{note}"
-    if ep.go_version:
-        affected = go_affected(ep.go_version)
-        if arch == "amd64" and ep.goamd64 in ("v3", "v4") and emulator == "rosetta":
-            return CRASH, (
-                f"its entrypoint {ep.path} is a Go binary built with GOAMD64={ep.goamd64}; Rosetta does not "
-                "advertise AVX, so it exits at start: `This program can only be run on AMD64 processors with "
-                f"{ep.goamd64} microarchitecture support`"
-            )
-        if arch == "amd64" and affected and emulator in ("qemu", "unknown", "auto", "fex"):
-            crash_text = (
-                "taggedPointerPack" if (go_version_tuple(ep.go_version) or (0, 0, 0))[:2] == (1, 25) else "lfstack.push"
-            )
-            prefix = "under QEMU" if emulator == "qemu" else f"under {where} (assumed QEMU: the worst case)"
-            return CRASH, (
-                f"its entrypoint {ep.path} is an amd64 Go binary built with {ep.go_version}; {prefix} Go older "
-                f"than 1.25.4 crashes at start with `fatal error: {crash_text}` (golang/go#69255)"
-            )
-        if arch == "amd64" and affected and emulator == "rosetta":
-            return EMULATED, (
-                f"its entrypoint {ep.path} is an amd64 Go binary built with {ep.go_version}, under Rosetta: it runs, "
-                "slower; the Go pointer-packing crash is rare under Rosetta but not ruled out (only Go >= 1.25.4 or "
-                "arm64 does)"
-            )
-        return (
-            EMULATED,
-            f"its entrypoint {ep.path} is a {arch} Go binary built with {ep.go_version}; it runs under {where}, slower",
+    if ep is not None and ep.kind in ("missing", "loop"):
+        # The runtime cannot exec what is not there (or loops): never "it runs". A volume may still provide it.
+        what, error = (
+            ("its entrypoint is a symlink loop", "too many levels of symbolic links")
+            if ep.kind == "loop"
+            else ("its entrypoint is not in the image", "no such file or directory")
         )
-    if ep.kind == "script":
-        return (
-            EMULATED,
-            f"its entrypoint {ep.path} is a script ({ep.note or 'interpreter not Go'}); it runs under {where}",
+        return Judgement(
+            UNKNOWN,
+            f"{what} ({ep.note}): the container fails to start anywhere (`exec: {error}`) unless a volume mounted "
+            "over that path provides the program",
+            "check the image's ENTRYPOINT/CMD (or the pod's command) against the files in the image",
         )
-    return EMULATED, f"its entrypoint {ep.path} is not a Go program; it runs under {where}, slower"
+    ep = ep or Entrypoint()
+    risks: list[Risk] = []
+    if arch == "amd64":  # the catalogue describes amd64 images under emulation
+        risks = assess(facts or ImageFacts(), emulator, path=ep.path, go_version=ep.go_version, goamd64=ep.goamd64)
+    crash = next((r for r in risks if r.effect == "crash"), None)
+    if crash is not None:
+        prefix = "" if emulator in ("qemu", "rosetta") else f"under {where} (assumed the worst case): "
+        return Judgement(CRASH, prefix + crash.reason, "; or ".join(risk_fixes(crash, emulator)) or None, risks)
+    reason = _base_reason(ep, arch, where)
+    if facts is not None and facts.os_release is None and (facts.os_release_note or "").startswith("not read"):
+        reason += f"; its os-release was {facts.os_release_note}, so the distribution rules were not applied"
+    for r in risks:
+        label = "unknown risk" if r.effect == "unknown" else f"risk ({r.effect})"
+        reason += f"; {label} {r.rule.id}: {r.reason} — under {where}: {r.why}"
+    suggestion = "; or ".join(risk_fixes(risks[0], emulator)) if risks else None
+    return Judgement(EMULATED, reason, suggestion, risks)
+
+
+def wants_os_release(ep: Entrypoint, emulator: str, arch: str, facts: ImageFacts) -> bool:
+    """Whether reading the image's os-release (often in its bottom layer: a walk to the end) can change the
+    verdict: only for an amd64 image that would run under an emulator and is not already a certain crash."""
+    if emulator == "none" or arch != "amd64" or ep.kind not in ("elf", "script", "indeterminate"):
+        return False
+    return judge(ep, emulator, arch, facts).verdict != CRASH
+
+
+def emulated_verdict(ep: Entrypoint | None, emulator: str, arch: str) -> tuple[str, str]:
+    j = judge(ep, emulator, arch)
+    return j.verdict, j.reason

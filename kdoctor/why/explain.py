@@ -7,6 +7,7 @@ from typing import Any
 
 from kdoctor.errors import ExitCode
 from kdoctor.images import verdict as V
+from kdoctor.images.risks import rule_for_signature
 from kdoctor.images.scan import ImageResult
 from kdoctor.why.context import Attribution, Known, attribute, fixes_for, primary
 from kdoctor.why.features import feature_facts
@@ -27,6 +28,8 @@ def match_json(m: Match, att: Attribution | None = None) -> dict[str, Any]:
         "evidence_lines": list(m.lines),
         "where": m.where,
         "source": s.source,
+        # The risk rule of checks/risks.yaml that predicts this failure (the id `kdoctor images` reports).
+        "risk": rule_for_signature(s.id),
     }
     if s.feature:
         doc["feature"] = {"name": s.feature, **feature_facts(s.feature)}

@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from kdoctor.images import verdict as V
+from kdoctor.images.risks import rule_for_signature
 from kdoctor.why.context import Attribution, primary
 from kdoctor.why.explain import Answer, ContainerAnswer
 from kdoctor.why.features import feature_facts
@@ -92,6 +93,11 @@ def _signature(console: Console, m: Match, indent: str = "") -> None:
         console.print(f"{indent}  {escape(s.feature)} under Rosetta: {escape(facts['rosetta'])}")
         console.print(f"{indent}  {escape(s.feature)} under QEMU: {escape(facts['qemu'])}")
     console.print(f"{indent}  implicates: {s.implicates}; source: {escape(s.source)}")
+    risk = rule_for_signature(s.id)
+    if risk:
+        console.print(
+            f"{indent}  kdoctor images predicts this as risk rule [bold]{escape(risk)}[/] (checks/risks.yaml)"
+        )
 
 
 def _attribution(console: Console, att: Attribution, indent: str = "") -> None:

@@ -15,7 +15,7 @@ from kdoctor.images.registry import RegistryClient, RegistryError
 from kdoctor.images.tarstream import LayerError
 from kdoctor.images.verdict import Entrypoint
 
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2  # 2: interpreter fields
 
 
 def config_process(config: dict[str, Any]) -> tuple[list[str] | None, list[str] | None, list[str], str | None]:
@@ -42,6 +42,7 @@ def _read_binary(found: FileFound, ep: Entrypoint) -> None:
         ep.note = f"{found.path}: {exc}"
         return
     ep.kind, ep.machine, ep.static = "elf", info.machine, info.static
+    ep.interpreter = info.interpreter
     try:
         gi = go_info(data)
     except BinaryError as exc:
@@ -62,13 +63,14 @@ def analyse_entrypoint(
     args: list[str] | None,
     cache: Cache,
     stats: WalkStats | None = None,
+    check_interpreter: bool = False,
 ) -> Entrypoint:
     entry, cmd, env, workdir = config_process(config)
     argv = ep_mod.effective_argv(entry, cmd, command, args)
     ep = Entrypoint(argv=argv)
     cfg_desc = manifest.get("config")
     config_digest = str(cfg_desc.get("digest", "")) if isinstance(cfg_desc, dict) else ""
-    key = hashlib.sha256(json.dumps([ANALYSIS_VERSION, config_digest, argv]).encode()).hexdigest()
+    key = hashlib.sha256(json.dumps([ANALYSIS_VERSION, config_digest, argv, check_interpreter]).encode()).hexdigest()
     if config_digest:
         hit = cache.get_json("analysis", key)
         if hit and isinstance(hit.get("entrypoint"), dict):
@@ -113,6 +115,11 @@ def analyse_entrypoint(
                 interp = line[1]
             ep.note = f"{found.path} is a script run by {interp}"
             program = interp
+        if check_interpreter and ep.kind == "elf" and ep.interpreter:
+            # A second top-down walk (early stop): the loader usually sits in the base layer, so this is the
+            # costly part of --deep, paid only for dynamic entrypoints.
+            loader, _why = find_file(layers, ep_mod.candidates(ep.interpreter, [], None), opener, stats=stats)
+            ep.interpreter_found = loader is not None
     except (RegistryError, LayerError) as exc:
         ep.kind, ep.note = "unreadable", f"its layers could not be read: {getattr(exc, 'reason', exc)}"
         return ep  # not cached: a transient failure

@@ -390,6 +390,62 @@ def bench_scale(refs: list[str], work: Path, runs: int, big_n: int) -> list[Figu
     return figs
 
 
+def push_distinct_multiarch_repos(p: Pusher, bins: dict[str, bytes], n: int) -> list[str]:
+    """Like push_multiarch_repos, but every repository's arm64 image is its own (its config differs), as in
+    real life: --deep then has a manifest, a config and an entrypoint analysis of its own to fetch per ref."""
+    amd_layer = p.layer({"/usr/local/bin/hello": bins["go-amd64"]})
+    arm_layer = p.layer({"/usr/local/bin/hello": bins["go-arm64"]})
+    refs = []
+    for i in range(n):
+        repo = f"bench/deep{i:04d}"
+        env = [f"BENCH_IMAGE={i}"]
+        amd = p.image(repo, None, arch="amd64", layers=[amd_layer], entrypoint=["/usr/local/bin/hello"], env=env)
+        arm = p.image(repo, None, arch="arm64", layers=[arm_layer], entrypoint=["/usr/local/bin/hello"], env=env)
+        p.index(repo, "1.0", [amd, arm])
+        refs.append(f"{p.host}/{repo}:1.0")
+    return refs
+
+
+def bench_deep(refs: list[str], work: Path, runs: int) -> list[Figure]:
+    """7. What `--deep` costs: multi-arch references whose arm64 entries are distinct images (one layer with a
+    static Go binary), default against --deep, cold (empty cache) and warm (second run), on loopback."""
+    yml = refs_yaml(refs, work / "refs-deep.json")
+    n = len(refs)
+    figs: list[Figure] = []
+    results: dict[tuple[str, str], tuple[float, float, float]] = {}
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for mode, extra in (("default", []), ("--deep", ["--deep"])):
+        cache = work / f"cache-deep-{mode.strip('-')}"
+
+        def cold(cache: Path = cache, extra: list[str] = extra, mode: str = mode) -> None:
+            shutil.rmtree(cache, ignore_errors=True)
+            argv, env = images_cmd(yml, cache, extra)
+            counts[(mode, "cold")] = json.loads(run(argv, env).stdout)["requests"]
+
+        results[(mode, "cold")] = measure(cold, runs)
+        argv, env = images_cmd(yml, cache, extra)
+        run(argv, env)
+
+        def warm(argv: list[str] = argv, env: dict[str, str] = env, mode: str = mode) -> None:
+            counts[(mode, "warm")] = json.loads(run(argv, env).stdout)["requests"]
+
+        results[(mode, "warm")] = measure(warm, runs)
+    for phase in ("cold", "warm"):
+        base, deep = results[("default", phase)], results[("--deep", phase)]
+        figs.append(Figure(f"7. {phase}, default ({n} refs)", fmt(base), "-", None, "baseline", None))
+        figs.append(
+            Figure(
+                f"7. {phase}, --deep ({n} refs)",
+                f"{fmt(deep)}; requests {json.dumps(counts[('--deep', phase)])}",
+                f"{phase} default",
+                deep[0] / base[0],
+                "cost stated in --help/README" if phase == "cold" else "<= 1.1x default",
+                None if phase == "cold" else deep[0] <= base[0] * 1.1,
+            )
+        )
+    return figs
+
+
 def print_table(figs: list[Figure]) -> None:
     print()
     print("| benchmark | figure | baseline | ratio | target | met |")
@@ -403,12 +459,12 @@ def print_table(figs: list[Figure]) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes and 2 runs: proves the harness works")
-    ap.add_argument("--only", action="append", help="run only benchmarks whose number is given (1-6)")
+    ap.add_argument("--only", action="append", help="run only benchmarks whose number is given (1-7)")
     opts = ap.parse_args()
     quick = opts.quick
     runs = 2 if quick else 5
     n_refs, skopeo_n, big_mb, scale_n = (40, 10, 20, 200) if quick else (500, 500, 500, 5000)
-    only = set(opts.only or "123456")
+    only = set(opts.only or "1234567")
     work = Path(tempfile.mkdtemp(prefix="kdoctor-bench-"))
     reg = None
     figs: list[Figure] = []
@@ -418,7 +474,7 @@ def main() -> int:
         bins = build_binaries(work / "bins")
         pusher = Pusher(reg.host)
         print(f"registry on {reg.host}; pushing fixtures ...", file=sys.stderr)
-        refs = push_multiarch_repos(pusher, bins, n_refs) if only & {"1", "2", "6"} else []
+        refs = push_multiarch_repos(pusher, bins, n_refs) if only & {"1", "2", "6", "7"} else []
         if only & {"1", "2"}:
             figs += bench_lookup(reg, refs, work, runs, skopeo_n)
         if "3" in only:
@@ -430,6 +486,8 @@ def main() -> int:
             figs += bench_startup(runs if quick else 10)
         if "6" in only:
             figs += bench_scale(refs, work, runs, scale_n)
+        if "7" in only:
+            figs += bench_deep(push_distinct_multiarch_repos(pusher, bins, n_refs), work, runs)
     except Exception as exc:  # could not run: the only reason to exit non-zero
         print(f"benchmarks could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

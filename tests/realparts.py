@@ -195,6 +195,8 @@ def build_binaries(out: Path) -> dict[str, bytes]:
         "go-amd64": {"GOARCH": "amd64", "CGO_ENABLED": "0", "flags": ["-trimpath", "-ldflags=-s -w"]},
         "go-arm64": {"GOARCH": "arm64", "CGO_ENABLED": "0", "flags": ["-trimpath"]},
         "go-amd64-v3": {"GOARCH": "amd64", "GOAMD64": "v3", "CGO_ENABLED": "0", "flags": ["-trimpath"]},
+        # Go's internal linker makes a PIE a dynamic ELF with PT_INTERP /lib/ld-linux-aarch64.so.1 (no cgo needed).
+        "go-arm64-pie": {"GOARCH": "arm64", "CGO_ENABLED": "0", "flags": ["-trimpath", "-buildmode=pie"]},
     }
     result: dict[str, bytes] = {}
     for name, spec in builds.items():

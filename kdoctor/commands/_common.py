@@ -40,6 +40,13 @@ ImagesBudgetOpt = Annotated[
     float,
     typer.Option("--images-budget", min=0, help="Seconds to spend judging the current cluster's images (0: skip)."),
 ]
+ImagesDeepOpt = Annotated[
+    bool,
+    typer.Option(
+        "--images-deep",
+        help="Judge the cluster's images like `kdoctor images --deep` (look inside native images too).",
+    ),
+]
 ProfileOpt = Annotated[str, typer.Option("--profile", "-p", envvar="KDOCTOR_PROFILE", help="Profile name or file.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to the question (--recreate, --delete).")]
 
@@ -62,7 +69,7 @@ def stderr_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def cluster_images_phase(runner: Runner, budget: float) -> Callable[[Facts], ImagesFacts]:
+def cluster_images_phase(runner: Runner, budget: float, deep: bool = False) -> Callable[[Facts], ImagesFacts]:
     """Diagnose's second phase: the cluster's images, judged for the target the first phase's facts give."""
 
     def phase(facts: Facts) -> ImagesFacts:
@@ -70,18 +77,18 @@ def cluster_images_phase(runner: Runner, budget: float) -> Callable[[Facts], Ima
         from kdoctor.images.cluster import judge_cluster_images
 
         target = from_facts(facts)
-        return judge_cluster_images(runner, target.platform, target.emulator, budget=budget)
+        return judge_cluster_images(runner, target.platform, target.emulator, budget=budget, deep=deep)
 
     return phase
 
 
-def gather_facts(quiet: bool = False, images_budget: float = 0.0) -> Facts:
+def gather_facts(quiet: bool = False, images_budget: float = 0.0, images_deep: bool = False) -> Facts:
     """Every probe (with a spinner on a terminal), then the cluster-images phase within `images_budget`."""
     from kdoctor.facts.gather import gather
     from kdoctor.runner import SubprocessRunner
 
     runner = SubprocessRunner()
-    phase = cluster_images_phase(runner, images_budget) if images_budget else None
+    phase = cluster_images_phase(runner, images_budget, images_deep) if images_budget else None
     err = stderr_console()
     if quiet or not err.is_terminal:
         return gather(runner, images_phase=phase)

@@ -10,6 +10,7 @@ import typer
 
 from kdoctor.commands._common import (
     ImagesBudgetOpt,
+    ImagesDeepOpt,
     Output,
     OutputOpt,
     VerboseOpt,
@@ -38,6 +39,7 @@ def diagnose(
         list[str] | None, typer.Option("--only", help="Run only these check ids or categories (repeatable).")
     ] = None,
     images_budget: ImagesBudgetOpt = 5.0,
+    images_deep: ImagesDeepOpt = False,
 ) -> None:
     """Check this Mac, its container engine and its local clusters; say why and how to fix."""
     from kdoctor.checks.run import run_checks
@@ -48,7 +50,7 @@ def diagnose(
     if facts_file:
         facts = load_facts(facts_file)
     else:
-        facts = gather_facts(quiet=output is Output.json, images_budget=images_budget)
+        facts = gather_facts(quiet=output is Output.json, images_budget=images_budget, images_deep=images_deep)
     report = run_checks(facts, only=only)
     code = report.exit_code(fail_on.value)
     if output is Output.json:
@@ -61,11 +63,12 @@ def diagnose(
 def facts(
     output: Annotated[Output, typer.Option("--output", "-o", help="json (the snapshot format).")] = Output.json,
     images_budget: ImagesBudgetOpt = 5.0,
+    images_deep: ImagesDeepOpt = False,
 ) -> None:
     """Print everything the probes saw, as JSON (secrets redacted). Replay it with `diagnose --facts`."""
     from kdoctor.facts.snapshot import dump_facts
 
-    typer.echo(dump_facts(gather_facts(quiet=True, images_budget=images_budget)))
+    typer.echo(dump_facts(gather_facts(quiet=True, images_budget=images_budget, images_deep=images_deep)))
 
 
 def explain(check_id: Annotated[str, typer.Argument(help="A check id such as KD401.")]) -> None:

@@ -59,6 +59,15 @@ def images(
     no_suggest: Annotated[
         bool, typer.Option("--no-suggest", help="Do not look for newer tags that have the platform.")
     ] = False,
+    deep: Annotated[
+        bool,
+        typer.Option(
+            "--deep",
+            help="Also read the entrypoint of images whose manifest names the target platform, to catch a foreign "
+            "binary (or a missing loader) inside. Costs one more manifest GET per index (a counted pull on Docker "
+            "Hub) and the layers down to the entrypoint and its loader; cached after the first run.",
+        ),
+    ] = False,
 ) -> None:
     """Every image's platforms from its registry, and the amd64-only Go entrypoints that will crash."""
     from kdoctor.errors import UsageError
@@ -97,6 +106,7 @@ def images(
         timeout=timeout,
         max_age=max_age,
         suggest=not no_suggest,
+        deep=deep,
         progress_console=None if output is Output.json else stderr_console(),
     )
     if output is Output.json:

@@ -24,7 +24,7 @@ from kdoctor.images.registry import RegistryClient, RegistryError
 from kdoctor.images.tarstream import LayerError
 from kdoctor.images.verdict import Entrypoint
 
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3  # 2: risk facts; 3: loader (PT_INTERP) fields
 # The most compressed layer bytes kdoctor fetches beyond the entrypoint's walk to read os-release (EL base
 # layers are some 40-90 MB compressed).
 OS_RELEASE_MAX_FETCH = 160 << 20
@@ -55,6 +55,7 @@ def _read_binary(found: FileFound, ep: Entrypoint) -> None:
         return
     ep.kind, ep.machine, ep.static = "elf", info.machine, info.static
     ep.isa_needed = isa_needed(data)
+    ep.interpreter = info.interpreter
     try:
         gi = go_info(data)
     except BinaryError as exc:
@@ -114,6 +115,7 @@ def analyse_entrypoint(
     cache: Cache,
     stats: WalkStats | None = None,
     wants_os_release: Callable[[Entrypoint], bool] | None = None,
+    check_interpreter: bool = False,
 ) -> Entrypoint:
     """The entrypoint's facts; with `wants_os_release` (asked once the entrypoint is known) also the image's
     os-release, read from the layers the walk has reached and, only if needed, the ones below."""
@@ -123,7 +125,7 @@ def analyse_entrypoint(
     cfg_desc = manifest.get("config")
     config_digest = str(cfg_desc.get("digest", "")) if isinstance(cfg_desc, dict) else ""
     key = hashlib.sha256(
-        json.dumps([ANALYSIS_VERSION, config_digest, argv, wants_os_release is not None]).encode()
+        json.dumps([ANALYSIS_VERSION, config_digest, argv, wants_os_release is not None, check_interpreter]).encode()
     ).hexdigest()
     if config_digest:
         hit = cache.get_json("analysis", key)
@@ -176,6 +178,11 @@ def analyse_entrypoint(
             ep.kind, ep.note = "indeterminate", proc.note
         if wants_os_release is not None and wants_os_release(ep):
             _read_os_release(walk, ep)
+        if check_interpreter and ep.kind == "elf" and ep.interpreter:
+            # The loader usually sits in the base layer: reaching it is the costly part of --deep, paid only
+            # for dynamic entrypoints (the walk reuses the layers it has already read).
+            loader, _why = walk.find(ep_mod.candidates(ep.interpreter, [], None))
+            ep.interpreter_found = loader is not None
     except (RegistryError, LayerError) as exc:
         ep.kind, ep.note = "unreadable", f"its layers could not be read: {getattr(exc, 'reason', exc)}"
         return ep  # not cached: a transient failure

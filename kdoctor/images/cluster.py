@@ -16,12 +16,16 @@ class ClusterUnreadable(Exception):
     """The cluster's workloads could not be listed; the message is kubectl's reason."""
 
 
-def judge_cluster_images(runner: Runner, platform: str, emulator: str, *, budget: float) -> ImagesFacts:
+def judge_cluster_images(
+    runner: Runner, platform: str, emulator: str, *, budget: float, deep: bool = False
+) -> ImagesFacts:
     uses, err = uses_from_cluster(runner, context=None, namespace=None, all_namespaces=True, timeout=budget)
     if err:
         raise ClusterUnreadable(err)
     target = Platform.parse(platform)
-    with open_scanner(runner, target, emulator, timeout=min(5.0, budget), retries=1, suggest=False) as scanner:
+    with open_scanner(
+        runner, target, emulator, timeout=min(5.0, budget), retries=1, suggest=False, deep=deep
+    ) as scanner:
         results = scanner.scan(uses, budget=budget)
     return ImagesFacts(
         platform=str(target),

@@ -31,6 +31,7 @@ class ScanOutcome:
     rate_limits: dict[str, dict[str, str]]
     duration_s: float
     notes: list[str] = field(default_factory=list)
+    deep: bool = False
 
     def exit_code(self) -> int:
         verdicts = {r.verdict for r in self.results}
@@ -51,6 +52,7 @@ class ScanOutcome:
             "platform": str(self.platform),
             "emulator": self.emulator,
             "emulator_source": self.emulator_source,
+            "deep": self.deep,
             "summary": counts,
             "images": [r.to_json() for r in self.results],
             "requests": self.requests,
@@ -74,6 +76,7 @@ def run_scan(
     max_age: float,
     suggest: bool,
     progress_console: Console | None,
+    deep: bool = False,
 ) -> ScanOutcome:
     t0 = time.monotonic()
     with open_scanner(
@@ -86,6 +89,7 @@ def run_scan(
         timeout=timeout,
         max_age=max_age,
         suggest=suggest,
+        deep=deep,
     ) as scanner:
         if progress_console is not None and progress_console.is_terminal and len(uses) > 3:
             from rich.progress import Progress
@@ -105,6 +109,7 @@ def run_scan(
         dict(stats.requests),
         dict(stats.rate_limits),
         time.monotonic() - t0,
+        deep=deep,
     )
 
 

@@ -61,6 +61,8 @@ class ImageResult:
                 "kind": ep.kind,
                 "machine": ep.machine,
                 "static": ep.static,
+                "interpreter": ep.interpreter,
+                "interpreter_found": ep.interpreter_found,
                 "note": ep.note,
                 "runtime": ep.runtime,
                 "isa_needed": ep.isa_needed,
@@ -86,6 +88,7 @@ class Scanner:
     target: Platform
     emulator: str  # qemu | rosetta | none | unknown
     suggest: bool = True
+    deep: bool = False  # --deep: look inside images whose manifest names the target platform too
     walk: WalkStats = field(default_factory=WalkStats)
 
     def _entry(
@@ -104,7 +107,34 @@ class Scanner:
             cache=self.client.cache,
             stats=self.walk,
             wants_os_release=wants if arch else None,
+            check_interpreter=self.deep,
         )
+
+    def _look_inside(
+        self,
+        ref: Reference,
+        manifest: dict[str, Any],
+        cfg: dict[str, Any],
+        use: ImageUse,
+        res: ImageResult,
+        claimed: Any,
+    ) -> None:
+        """--deep on a native image: the manifest's platform is a claim; the entrypoint's ELF header is the truth."""
+        ep = res.entrypoint = self._entry(ref, manifest, cfg, use)
+        judged = V.mislabel_verdict(ep, self.emulator, self.target.arch, str(claimed))
+        if judged is not None:
+            res.verdict, res.reason = judged
+            res.suggestion = (
+                f"rebuild the {claimed} image so it carries a {self.target.arch} {ep.path}: a download or COPY "
+                "step that ignores TARGETARCH puts a foreign binary in it"
+                if ep.machine != self.target.arch
+                else f"add {ep.interpreter} to the image (its base image's libc), or build {ep.path} statically"
+            )
+        elif ep.kind == "elf":
+            res.reason += f"; its entrypoint {ep.path} is {ep.machine} too (--deep)"
+        else:
+            detail = ep.note or ep.kind or "not analysed"
+            res.reason += f"; --deep could not confirm the entrypoint's architecture ({detail})"
 
     def scan_one(self, use: ImageUse) -> ImageResult:
         res = ImageResult(ref=use.ref, sources=list(use.sources), command=use.command, args=use.args)
@@ -155,6 +185,10 @@ class Scanner:
             chosen, exact = match(entries, self.target)
             if chosen is not None and exact:
                 res.verdict, res.reason = V.NATIVE, f"the index has {chosen.platform}"
+                if self.deep:
+                    child = self.client.child(ref, chosen.digest).data
+                    cfg = self.client.image_config(ref, child)
+                    self._look_inside(ref, child, cfg, use, res, chosen.platform)
                 return
             if chosen is not None:
                 res.verdict = V.EMULATED
@@ -196,9 +230,11 @@ class Scanner:
             res.platforms = [str(plat)]
         if plat == self.target and use.platform is None:
             res.verdict, res.reason = V.NATIVE, f"a single {plat} manifest"
-            return
-        if plat.arch == self.target.arch and plat.os == self.target.os:
+        elif plat.arch == self.target.arch and plat.os == self.target.os:
             res.verdict, res.reason = V.NATIVE, f"the {plat} variant runs natively"
+        if res.verdict == V.NATIVE:
+            if self.deep:
+                self._look_inside(ref, m.data, cfg, use, res, plat)
             return
         ep = res.entrypoint = self._entry(ref, m.data, cfg, use, plat.arch)
         j = V.judge(ep, self.emulator, plat.arch, image_facts(ep, cfg, ref.repository))
@@ -265,6 +301,7 @@ def open_scanner(
     retries: int = 3,
     max_age: float = 0.0,
     suggest: bool = True,
+    deep: bool = False,
 ) -> Iterator[Scanner]:
     """The one place a registry client and a scanner are built; the client (and its cache) is closed after."""
     client = RegistryClient(
@@ -277,6 +314,6 @@ def open_scanner(
         max_age=max_age,
     )
     try:
-        yield Scanner(client, target, emulator, suggest=suggest)
+        yield Scanner(client, target, emulator, suggest=suggest, deep=deep)
     finally:
         client.close()

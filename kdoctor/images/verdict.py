@@ -38,6 +38,8 @@ class Entrypoint:
     os_release: dict[str, str] | None = None  # the image's os-release, when a risk rule needed it
     os_release_path: str | None = None
     os_release_note: str | None = None  # how it was read, or why not
+    interpreter: str | None = None  # PT_INTERP of a dynamic ELF entrypoint
+    interpreter_found: bool | None = None  # whether the image holds it (looked for only with --deep)
 
     def go_json(self) -> dict[str, Any] | None:
         if not self.go_version:
@@ -132,3 +134,39 @@ def wants_os_release(ep: Entrypoint, emulator: str, arch: str, facts: ImageFacts
 def emulated_verdict(ep: Entrypoint | None, emulator: str, arch: str) -> tuple[str, str]:
     j = judge(ep, emulator, arch)
     return j.verdict, j.reason
+
+
+def mislabel_verdict(ep: Entrypoint | None, emulator: str, target_arch: str, claimed: str) -> tuple[str, str] | None:
+    """--deep on an image whose manifest names the node's platform: does the program inside agree?
+
+    None when it does (or when kdoctor could not tell: the manifest's word then stands, with a note added by
+    the caller). The foreign-binary rules are the ones `emulated_verdict` applies to foreign images.
+    """
+    if ep is None or ep.kind != "elf" or not ep.machine:
+        return None
+    loader_missing = bool(ep.interpreter) and ep.interpreter_found is False
+    if ep.machine != target_arch:
+        label = f"the manifest says {claimed}, but the program inside is {ep.machine}"
+        if emulator == "none":
+            return UNSUPPORTED, f"{label} ({ep.path}) and no emulator is registered: `exec format error`"
+        if loader_missing and emulator in ("qemu", "rosetta"):
+            # The emulator loads the foreign program's dynamic loader from the image; without it nothing runs.
+            message = {
+                "rosetta": f"rosetta error: failed to open elf at {ep.interpreter}",
+                "qemu": f"qemu-{_QEMU_NAME.get(ep.machine, ep.machine)}: Could not open '{ep.interpreter}'",
+            }[emulator]
+            return CRASH, (
+                f"{label}: {ep.path} needs the loader {ep.interpreter}, which the image does not contain, so it dies "
+                f"at start: `{message}`"
+            )
+        verdict, reason = emulated_verdict(ep, emulator, ep.machine)
+        return verdict, f"{label}: {reason}"
+    if loader_missing:
+        return UNKNOWN, (
+            f"its entrypoint {ep.path} is a dynamic {ep.machine} program whose loader {ep.interpreter} the image does "
+            f"not contain: it fails at start with `exec {ep.path}: no such file or directory`"
+        )
+    return None
+
+
+_QEMU_NAME = {"amd64": "x86_64", "arm64": "aarch64", "386": "i386", "arm": "arm"}

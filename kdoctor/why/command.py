@@ -34,7 +34,9 @@ def explain_pod_live(
     failing = [c for c in facts.containers if c.failing]
     images: dict[str, ImageResult] = {}
     if failing:
-        with open_scanner(runner, Platform.parse(target.platform), target.emulator, timeout=8, retries=1) as scanner:
+        # deep: a failing container's image is worth the look inside (a native manifest with a foreign binary).
+        target_platform = Platform.parse(target.platform)
+        with open_scanner(runner, target_platform, target.emulator, timeout=8, retries=1, deep=True) as scanner:
             for c in failing:
                 images[c.name] = scanner.scan_one(ImageUse(c.image, c.command, c.args))
     return explain_pod(facts, images, target.emulator, target.source)

@@ -10,15 +10,15 @@ from kdoctor import __version__
 from kdoctor.errors import ExitCode
 from kdoctor.images import verdict as V
 from kdoctor.images.platforms import Platform
+from kdoctor.images.rows import ImageRow, group_rows, unknown_by_host
 from kdoctor.images.scan import ImageResult, open_scanner
-from kdoctor.images.uses import ImageUse
+from kdoctor.images.uses import ImageUse, SourceReport
 from kdoctor.runner import Runner
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 IMAGES_SCHEMA = "kdoctor/images/v1"
-STYLE = {V.NATIVE: "green", V.EMULATED: "yellow", V.CRASH: "bold red", V.UNSUPPORTED: "red", V.UNKNOWN: "magenta"}
 
 
 @dataclass
@@ -31,8 +31,16 @@ class ScanOutcome:
     rate_limits: dict[str, dict[str, str]]
     duration_s: float
     notes: list[str] = field(default_factory=list)
+    inputs: SourceReport = field(default_factory=SourceReport)
+    unreachable: dict[str, str] = field(default_factory=dict)  # host -> why, for the rest of the run
+
+    @property
+    def rows(self) -> list[ImageRow]:
+        return group_rows(self.results)
 
     def exit_code(self) -> int:
+        if self.inputs.errors:  # a file that could not be read: the others were scanned, the run is not whole
+            return ExitCode.USAGE
         verdicts = {r.verdict for r in self.results}
         if verdicts & {V.CRASH, V.UNSUPPORTED}:
             return ExitCode.FINDINGS
@@ -41,9 +49,10 @@ class ScanOutcome:
         return ExitCode.OK
 
     def to_json(self) -> dict[str, Any]:
+        rows = self.rows
         counts = {v: 0 for v in V.VERDICTS}
-        for r in self.results:
-            counts[r.verdict] += 1
+        for row in rows:
+            counts[row.verdict] += 1
         return {
             "schema": IMAGES_SCHEMA,
             "kdoctor_version": __version__,
@@ -52,11 +61,18 @@ class ScanOutcome:
             "emulator": self.emulator,
             "emulator_source": self.emulator_source,
             "summary": counts,
-            "images": [r.to_json() for r in self.results],
+            "images": [row.to_json() for row in rows],
             "requests": self.requests,
             "rate_limits": self.rate_limits,
             "duration_ms": int(self.duration_s * 1000),
             "notes": self.notes,
+            "uses": sum(len(row.uses()) for row in rows),
+            "unknown_by_host": unknown_by_host(rows),
+            "unreachable": self.unreachable,
+            "files": self.inputs.files,
+            "errors": [e.to_json() for e in self.inputs.errors],
+            "skipped": [s.to_json() for s in self.inputs.skipped],
+            "warnings": [w.to_json() for w in self.inputs.warnings],
         }
 
 
@@ -74,6 +90,7 @@ def run_scan(
     max_age: float,
     suggest: bool,
     progress_console: Console | None,
+    inputs: SourceReport | None = None,
 ) -> ScanOutcome:
     t0 = time.monotonic()
     with open_scanner(
@@ -96,6 +113,7 @@ def run_scan(
         else:
             results = scanner.scan(uses, concurrency=concurrency)
         stats = scanner.client.stats
+        unreachable = scanner.client.unreachable.hosts()
     results.sort(key=lambda r: (-V.SEVERITY_ORDER[r.verdict], r.ref))
     return ScanOutcome(
         platform,
@@ -105,30 +123,6 @@ def run_scan(
         dict(stats.requests),
         dict(stats.rate_limits),
         time.monotonic() - t0,
+        inputs=inputs or SourceReport(),
+        unreachable=unreachable,
     )
-
-
-def render(outcome: ScanOutcome, console: Console, *, verbose: bool = False) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title=f"Images for {outcome.platform} (emulator: {outcome.emulator})", title_justify="left")
-    for col in ("image", "platforms", "verdict", "Go", "why / fix"):
-        table.add_column(col, overflow="fold")
-    for r in outcome.results:
-        go = r.entrypoint.go_version if r.entrypoint and r.entrypoint.go_version else ""
-        why = r.reason
-        if r.suggestion:
-            why += f"\n→ {r.suggestion}"
-        if verbose and r.sources:
-            why += "\n" + "\n".join(f"  used by {s}" for s in r.sources[:5])
-        plats = ", ".join(r.platforms) or "-"
-        table.add_row(escape(r.ref), escape(plats), f"[{STYLE[r.verdict]}]{r.verdict}[/]", go, escape(why))
-    console.print(table)
-    counts: dict[str, int] = {}
-    for r in outcome.results:
-        counts[r.verdict] = counts.get(r.verdict, 0) + 1
-    summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items(), key=lambda kv: -V.SEVERITY_ORDER[kv[0]]))
-    console.print(f"{len(outcome.results)} image(s): {summary or 'none'} in {outcome.duration_s:.2f}s")
-    for registry, rl in outcome.rate_limits.items():
-        console.print(f"{registry} rate limit: {rl.get('remaining', '?')} of {rl.get('limit', '?')} pulls left")

@@ -16,9 +16,10 @@ from kdoctor.images.cache import Cache
 from kdoctor.images.fixes import find_newer_tag
 from kdoctor.images.layers import WalkStats
 from kdoctor.images.platforms import Platform, config_platform, index_entries, match
+from kdoctor.images.reach import image_deadline
 from kdoctor.images.reference import Reference, ReferenceError, parse
 from kdoctor.images.registry import RegistryClient, RegistryError
-from kdoctor.images.uses import ImageUse
+from kdoctor.images.uses import ImageUse, Origin
 from kdoctor.runner import Runner
 
 
@@ -37,6 +38,9 @@ class ImageResult:
     sources: list[str] = field(default_factory=list)
     command: list[str] | None = None
     args: list[str] | None = None
+    platform_override: str | None = None  # a Compose `platform:`: another image than the default pull
+    origins: list[Origin] = field(default_factory=list)
+    registry: str | None = None  # the host asked, for grouping unknowns
 
     def to_json(self) -> dict[str, Any]:
         ep = self.entrypoint
@@ -94,15 +98,33 @@ class Scanner:
         )
 
     def scan_one(self, use: ImageUse) -> ImageResult:
-        res = ImageResult(ref=use.ref, sources=list(use.sources), command=use.command, args=use.args)
+        res = ImageResult(
+            ref=use.ref,
+            sources=list(use.sources),
+            command=use.command,
+            args=use.args,
+            platform_override=use.platform,
+            origins=list(use.origins),
+        )
+        if use.unset:  # Compose substituted "" for it: the file is not wrong, the environment is incomplete
+            names = ", ".join(use.unset)
+            res.reason = (
+                f"variable {names} is unset and has no default: set it in the environment, the .env file "
+                "or an --env-file; the image was not looked up"
+            )
+            return res
+        if use.problem:
+            res.reason = use.problem
+            return res
         try:
             ref = parse(use.ref)
         except ReferenceError as exc:
             res.reason = str(exc)
             return res
-        res.resolved = str(ref)
+        res.resolved, res.registry = str(ref), ref.registry
         try:
-            self._judge(ref, use, res)
+            with image_deadline(self.client.timeout):
+                self._judge(ref, use, res)
         except RegistryError as exc:
             res.verdict, res.reason = V.UNKNOWN, exc.reason
         except KdoctorError as exc:
@@ -207,11 +229,15 @@ class Scanner:
     ) -> list[ImageResult]:
         groups: dict[tuple[Any, ...], ImageUse] = {}
         for u in uses:
-            k = u.key()
+            k = (*u.key(), tuple(u.unset), u.problem)
             if k in groups:
-                groups[k].sources.extend(s for s in u.sources if s not in groups[k].sources)
+                g = groups[k]
+                g.sources.extend(s for s in u.sources if s not in g.sources)
+                g.origins.extend(o for o in u.origins if o not in g.origins)
             else:
-                groups[k] = ImageUse(u.ref, u.command, u.args, u.platform, list(u.sources))
+                groups[k] = ImageUse(
+                    u.ref, u.command, u.args, u.platform, list(u.sources), list(u.origins), list(u.unset), u.problem
+                )
         results: list[ImageResult] = []
         pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="image")
         futures = {pool.submit(self.scan_one, use): use for use in groups.values()}
@@ -235,6 +261,10 @@ class Scanner:
                     ImageResult(
                         ref=use.ref,
                         sources=list(use.sources),
+                        command=use.command,
+                        args=use.args,
+                        platform_override=use.platform,
+                        origins=list(use.origins),
                         verdict=V.UNKNOWN,
                         reason=f"not resolved within the {budget:g}s time budget",
                     )

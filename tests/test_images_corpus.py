@@ -147,3 +147,21 @@ def test_corpus_summary(capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
         print(f"\nmanifest corpus: {figure}")
     assert (hit, extra) == (total, 0), figure + "\n" + "\n".join(misses)
+
+
+CLI_CASES = ["sentry-self-hosted-compose", "pycroft-compose-extends", "k8s-website-image-volumes", "airflow-compose"]
+
+
+@pytest.mark.parametrize("case", CLI_CASES)
+def test_corpus_through_the_cli(case: str, tmp_path: Path) -> None:
+    """`kdoctor images -f … -o json` with every registry refused: one row per image, every use under it."""
+    from tests.test_images_inputs import run_kdoctor
+
+    doc = sidecar(case)
+    code, out, _ = run_kdoctor(tmp_path, *[a for f in inputs(case, doc) for a in ("-f", f)], timeout=120)
+    refs = doc["expected"]["references"]
+    assert code == 3  # every verdict unknown (registries refused or references invalid), no file failed
+    assert {i["ref"] for i in out["images"]} == {r["ref"] for r in refs}
+    assert len(out["images"]) == doc["expected"]["distinct_refs"] == sum(out["summary"].values())
+    assert out["uses"] == sum(len(i["uses"]) for i in out["images"]) == doc["expected"]["uses"]
+    assert out["errors"] == [] and set(out["unknown_by_host"]) <= {"docker.io", "ghcr.io", "quay.io", "(not looked up)"}

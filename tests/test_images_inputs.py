@@ -275,3 +275,46 @@ def test_alias_bomb_ends_in_seconds_and_small_memory(tmp_path: Path) -> None:
     assert {i["ref"] for i in doc["images"]} == {"busybox", "x"}
     assert out["s"] < 10 and out["rss_kb"] < 200 * 1024, (out["s"], out["rss_kb"])
     print(f"alias bomb ({BOMB_LEVELS} levels): {out['s']:.2f}s, max RSS {out['rss_kb'] / 1024:.0f} MB")
+
+
+def test_one_row_per_image_keeps_a_verdict_per_command() -> None:
+    """Two commands of one image judged differently: one row, the worst verdict first, both under `commands`."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from kdoctor.images.command import ScanOutcome
+    from kdoctor.images.platforms import Platform
+    from kdoctor.images.render import render
+    from kdoctor.images.scan import ImageResult
+    from kdoctor.images.uses import Origin
+
+    def result(args: list[str] | None, verdict: str, *origins: Origin) -> ImageResult:
+        return ImageResult(
+            ref="app:1", resolved="docker.io/library/app:1", verdict=verdict, reason=verdict, args=args,
+            origins=list(origins), sources=[o.text() for o in origins], registry="docker.io",
+        )  # fmt: skip
+
+    a, b, c = (Origin("k.yaml", f"Deployment/{n}", "main", "spec.template.spec.containers[0].image") for n in "abc")
+    results = [
+        result(None, "emulated", a, b),
+        result(["/bin/go-tool"], "crash", c),
+        ImageResult(ref="nginx", resolved="docker.io/library/nginx:latest", verdict="native", origins=[a]),
+    ]
+    outcome = ScanOutcome(Platform.parse("linux/arm64"), "qemu", "flag", results, {}, {}, 0.1)
+    doc = outcome.to_json()
+    assert [i["ref"] for i in doc["images"]] == ["app:1", "nginx"] and doc["uses"] == 4
+    assert doc["summary"] == {"native": 1, "emulated": 0, "crash": 1, "unsupported": 0, "unknown": 0}
+    row = doc["images"][0]
+    assert row["verdict"] == "crash" and [(c["args"], c["verdict"], c["uses"]) for c in row["commands"]] == [
+        (["/bin/go-tool"], "crash", 1),
+        (None, "emulated", 2),
+    ]
+    assert [u["workload"] for u in row["uses"]] == ["Deployment/c", "Deployment/a", "Deployment/b"]
+    assert outcome.exit_code() == 1
+    buf = StringIO()
+    render(outcome, Console(file=buf, width=200), verbose=False)
+    text = buf.getvalue()
+    assert "2 image(s) in 4 use(s): 1 crash, 1 native" in text
+    assert "with `(image default)`: emulated: emulated" in text
+    assert "used by k.yaml: Deployment/b container main" in text

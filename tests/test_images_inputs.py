@@ -318,3 +318,14 @@ def test_one_row_per_image_keeps_a_verdict_per_command() -> None:
     assert "2 image(s) in 4 use(s): 1 crash, 1 native" in text
     assert "with `(image default)`: emulated: emulated" in text
     assert "used by k.yaml: Deployment/b container main" in text
+
+
+def test_env_file_flag_through_the_cli(tmp_path: Path) -> None:
+    f = _compose(tmp_path, "services:\n  a:\n    image: registry.kdoctor.invalid/app:${TAG:?set TAG}\n")
+    (tmp_path / "ci.env").write_text("TAG=from-flag\n")
+    code, doc, _ = run_kdoctor(tmp_path, "-f", str(f), "--env-file", str(tmp_path / "ci.env"))
+    assert code == 3 and [i["ref"] for i in doc["images"]] == ["registry.kdoctor.invalid/app:from-flag"]
+    res = subprocess.run(
+        [*KDOCTOR, "-f", str(f), "--env-file", str(tmp_path / "nope.env")], capture_output=True, env=cli_env(tmp_path)
+    )
+    assert res.returncode == 2 and b"nope.env: no such file" in res.stderr and b"Traceback" not in res.stderr

@@ -76,6 +76,8 @@ def images(
     ] = False,
 ) -> None:
     """Every image's platforms from its registry, and the amd64-only Go entrypoints that will crash."""
+    import os
+
     from kdoctor.errors import UsageError
     from kdoctor.facts.kubectl import probe_node_arch
     from kdoctor.facts.target import detect
@@ -91,6 +93,9 @@ def images(
     inputs = SourceReport()
     if env_file and not files:
         raise UsageError("--env-file applies to Compose files given with -f")
+    missing = [f for f in env_file or [] if not os.path.isfile(f)]
+    if missing:  # as docker compose does: a named env file that is not there is a mistake, not an empty file
+        raise UsageError(f"--env-file {missing[0]}: no such file")
     if files:
         inputs = read_inputs(files, env_files=env_file)
         uses += inputs.uses

@@ -108,7 +108,7 @@ def run_scan(
             from rich.progress import Progress
 
             with Progress(console=progress_console, transient=True) as bar:
-                task = bar.add_task("kdoctor: resolving images", total=len({u.key() for u in uses}))
+                task = bar.add_task("kdoctor: resolving images", total=len({u.scan_key() for u in uses}))
                 results = scanner.scan(uses, concurrency=concurrency, progress=lambda _r: bar.advance(task))
         else:
             results = scanner.scan(uses, concurrency=concurrency)

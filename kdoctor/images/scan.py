@@ -229,7 +229,7 @@ class Scanner:
     ) -> list[ImageResult]:
         groups: dict[tuple[Any, ...], ImageUse] = {}
         for u in uses:
-            k = (*u.key(), tuple(u.unset), u.problem)
+            k = u.scan_key()
             if k in groups:
                 g = groups[k]
                 g.sources.extend(s for s in u.sources if s not in g.sources)

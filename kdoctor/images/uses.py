@@ -51,6 +51,10 @@ class ImageUse:
             self.platform,
         )
 
+    def scan_key(self) -> tuple[object, ...]:
+        """What makes two uses one lookup: the same process of the same image, and the same reason not to look."""
+        return (*self.key(), tuple(self.unset), self.problem)
+
 
 @dataclass
 class FileError:

@@ -30,7 +30,10 @@ class _Loader(_Base):  # type: ignore[misc,valid-type]
     """The safe loader, with merge keys that cannot grow a mapping beyond its distinct keys."""
 
     def flatten_mapping(self, node: MappingNode) -> None:
+        before = node.value
         super().flatten_mapping(node)
+        if node.value is before:  # no merge key: nothing was added (the common case, kept cheap)
+            return
         # Older PyYAML keeps every merged pair; a mapping that merges copies of a mapping that merges copies...
         # grows exponentially. The last pair of a key is the one the dict keeps, so keep only that one.
         seen: set[tuple[str, str]] = set()

@@ -27,8 +27,9 @@ EXIT_HELP = {
     ),
     "images": (
         "Exit codes: 0 every image is native or emulated; 1 some image will crash or cannot run (crash, "
-        "unsupported); 2 bad usage or bad input; 3 some verdicts are unknown (registry unreachable, 401, 429, "
-        "timeout) and none worse; 70 internal error."
+        "unsupported); 2 bad usage, or an input file could not be read (the other files are still reported); 3 some "
+        "verdicts are unknown (registry unreachable, 401, 429, timeout, unset Compose variable) and none worse; "
+        "70 internal error."
     ),
     "up": (
         "Exit codes: 0 ready (created, started, updated, or already matching); 1 the cluster did not become ready, "

@@ -245,8 +245,9 @@ items:
 def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("kind: Pod\nspec:\n  containers: [\n")
-    result = CliRunner().invoke(app, ["images", "-f", str(bad)])
-    assert result.exit_code != 0 and f"{bad}:" in str(result.exception)
+    result = CliRunner().invoke(app, ["images", "-o", "json", "-f", str(bad)])
+    doc = json.loads(result.stdout)  # a per-file error: exit 2, and the JSON says which file and line
+    assert result.exit_code == 2 and doc["errors"][0]["file"] == str(bad) and doc["errors"][0]["line"]
 
 
 def test_hundred_image_directory(images: Images, cache_dir: Path, tmp_path: Path) -> None:
@@ -260,7 +261,9 @@ def test_hundred_image_directory(images: Images, cache_dir: Path, tmp_path: Path
             f"  - name: c\n    image: {images.ref(tag)}\n    args: ['{i}']\n"
         )
     _, doc = run_cli("--emulator", "qemu", "--no-suggest", "-f", str(d))
-    assert len(doc["images"]) == 100
+    # One row per image (issue 11): the 100 pods' uses are listed under the distinct images they use.
+    assert len(doc["images"]) == len({tags[i % len(tags)] for i in range(100)})
+    assert sum(len(i["uses"]) for i in doc["images"]) == doc["uses"] == 100
     # Since issue 14 an entrypoint the image lacks is `unknown` (whiteout, missing, symloop, and the images whose
     # CMD `args` replaces with a number); every other image must be judged.
     unknown = [r for r in doc["images"] if r["verdict"] == "unknown"]

@@ -28,6 +28,14 @@ def images(
         list[str] | None,
         typer.Option("--file", "-f", help="Kubernetes YAML or Compose file, directory (recursive) or - for stdin."),
     ] = None,
+    env_file: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--env-file",
+            help="Compose: read variables from this file instead of the .env beside each Compose file (repeatable; "
+            "later files win; the environment wins over all).",
+        ),
+    ] = None,
     context: ContextOpt = None,
     namespace: Annotated[
         str | None, typer.Option("--namespace", "-n", help="Namespace to read workloads from.")
@@ -55,7 +63,14 @@ def images(
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, max=64, help="Parallel registry connections.")
     ] = 16,
-    timeout: Annotated[float, typer.Option("--timeout", min=0.5, help="Per-request timeout in seconds.")] = 10.0,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            min=0.5,
+            help="Seconds each image's registry lookups may take, retries included (layer reads have their own bound).",
+        ),
+    ] = 10.0,
     no_suggest: Annotated[
         bool, typer.Option("--no-suggest", help="Do not look for newer tags that have the platform.")
     ] = False,
@@ -70,19 +85,29 @@ def images(
     ] = False,
 ) -> None:
     """Every image's platforms from its registry, and the amd64-only Go entrypoints that will crash."""
+    import os
+
     from kdoctor.errors import UsageError
     from kdoctor.facts.kubectl import probe_node_arch
     from kdoctor.facts.target import detect
-    from kdoctor.images.command import render, run_scan
+    from kdoctor.images.command import run_scan
     from kdoctor.images.platforms import Platform
-    from kdoctor.images.sources import uses_from_cluster, uses_from_files
-    from kdoctor.images.uses import ImageUse
+    from kdoctor.images.render import render
+    from kdoctor.images.sources import read_inputs, uses_from_cluster
+    from kdoctor.images.uses import ImageUse, Origin, SourceReport
     from kdoctor.runner import SubprocessRunner
 
     runner = SubprocessRunner()
-    uses: list[ImageUse] = [ImageUse(r, sources=["argument"]) for r in refs or []]
+    uses: list[ImageUse] = [ImageUse(r, origins=[Origin("argument")]) for r in refs or []]
+    inputs = SourceReport()
+    if env_file and not files:
+        raise UsageError("--env-file applies to Compose files given with -f")
+    missing = [f for f in env_file or [] if not os.path.isfile(f)]
+    if missing:  # as docker compose does: a named env file that is not there is a mistake, not an empty file
+        raise UsageError(f"--env-file {missing[0]}: no such file")
     if files:
-        uses += uses_from_files(files)
+        inputs = read_inputs(files, env_files=env_file)
+        uses += inputs.uses
     node_arch = None
     if not refs and not files:
         uses, err = uses_from_cluster(runner, context=context, namespace=namespace, all_namespaces=all_namespaces)
@@ -108,6 +133,7 @@ def images(
         suggest=not no_suggest,
         deep=deep,
         progress_console=None if output is Output.json else stderr_console(),
+        inputs=inputs,
     )
     if output is Output.json:
         from kdoctor.report.jsonout import dumps

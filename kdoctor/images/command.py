@@ -10,15 +10,15 @@ from kdoctor import __version__
 from kdoctor.errors import ExitCode
 from kdoctor.images import verdict as V
 from kdoctor.images.platforms import Platform
+from kdoctor.images.rows import ImageRow, group_rows, unknown_by_host
 from kdoctor.images.scan import ImageResult, open_scanner
-from kdoctor.images.uses import ImageUse
+from kdoctor.images.uses import ImageUse, SourceReport
 from kdoctor.runner import Runner
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 IMAGES_SCHEMA = "kdoctor/images/v1"
-STYLE = {V.NATIVE: "green", V.EMULATED: "yellow", V.CRASH: "bold red", V.UNSUPPORTED: "red", V.UNKNOWN: "magenta"}
 
 
 @dataclass
@@ -32,8 +32,16 @@ class ScanOutcome:
     duration_s: float
     notes: list[str] = field(default_factory=list)
     deep: bool = False
+    inputs: SourceReport = field(default_factory=SourceReport)
+    unreachable: dict[str, str] = field(default_factory=dict)  # host -> why, for the rest of the run
+
+    @property
+    def rows(self) -> list[ImageRow]:
+        return group_rows(self.results)
 
     def exit_code(self) -> int:
+        if self.inputs.errors:  # a file that could not be read: the others were scanned, the run is not whole
+            return ExitCode.USAGE
         verdicts = {r.verdict for r in self.results}
         if verdicts & {V.CRASH, V.UNSUPPORTED}:
             return ExitCode.FINDINGS
@@ -42,9 +50,10 @@ class ScanOutcome:
         return ExitCode.OK
 
     def to_json(self) -> dict[str, Any]:
+        rows = self.rows
         counts = {v: 0 for v in V.VERDICTS}
-        for r in self.results:
-            counts[r.verdict] += 1
+        for row in rows:
+            counts[row.verdict] += 1
         return {
             "schema": IMAGES_SCHEMA,
             "kdoctor_version": __version__,
@@ -54,11 +63,18 @@ class ScanOutcome:
             "emulator_source": self.emulator_source,
             "deep": self.deep,
             "summary": counts,
-            "images": [r.to_json() for r in self.results],
+            "images": [row.to_json() for row in rows],
             "requests": self.requests,
             "rate_limits": self.rate_limits,
             "duration_ms": int(self.duration_s * 1000),
             "notes": self.notes,
+            "uses": sum(len(row.uses()) for row in rows),
+            "unknown_by_host": unknown_by_host(rows),
+            "unreachable": self.unreachable,
+            "files": self.inputs.files,
+            "errors": [e.to_json() for e in self.inputs.errors],
+            "skipped": [s.to_json() for s in self.inputs.skipped],
+            "warnings": [w.to_json() for w in self.inputs.warnings],
         }
 
 
@@ -77,6 +93,7 @@ def run_scan(
     suggest: bool,
     progress_console: Console | None,
     deep: bool = False,
+    inputs: SourceReport | None = None,
 ) -> ScanOutcome:
     t0 = time.monotonic()
     with open_scanner(
@@ -95,11 +112,12 @@ def run_scan(
             from rich.progress import Progress
 
             with Progress(console=progress_console, transient=True) as bar:
-                task = bar.add_task("kdoctor: resolving images", total=len({u.key() for u in uses}))
+                task = bar.add_task("kdoctor: resolving images", total=len({u.scan_key() for u in uses}))
                 results = scanner.scan(uses, concurrency=concurrency, progress=lambda _r: bar.advance(task))
         else:
             results = scanner.scan(uses, concurrency=concurrency)
         stats = scanner.client.stats
+        unreachable = scanner.client.unreachable.hosts()
     results.sort(key=lambda r: (-V.SEVERITY_ORDER[r.verdict], r.ref))
     return ScanOutcome(
         platform,
@@ -110,30 +128,6 @@ def run_scan(
         dict(stats.rate_limits),
         time.monotonic() - t0,
         deep=deep,
+        inputs=inputs or SourceReport(),
+        unreachable=unreachable,
     )
-
-
-def render(outcome: ScanOutcome, console: Console, *, verbose: bool = False) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title=f"Images for {outcome.platform} (emulator: {outcome.emulator})", title_justify="left")
-    for col in ("image", "platforms", "verdict", "Go", "why / fix"):
-        table.add_column(col, overflow="fold")
-    for r in outcome.results:
-        go = r.entrypoint.go_version if r.entrypoint and r.entrypoint.go_version else ""
-        why = r.reason
-        if r.suggestion:
-            why += f"\n→ {r.suggestion}"
-        if verbose and r.sources:
-            why += "\n" + "\n".join(f"  used by {s}" for s in r.sources[:5])
-        plats = ", ".join(r.platforms) or "-"
-        table.add_row(escape(r.ref), escape(plats), f"[{STYLE[r.verdict]}]{r.verdict}[/]", go, escape(why))
-    console.print(table)
-    counts: dict[str, int] = {}
-    for r in outcome.results:
-        counts[r.verdict] = counts.get(r.verdict, 0) + 1
-    summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items(), key=lambda kv: -V.SEVERITY_ORDER[kv[0]]))
-    console.print(f"{len(outcome.results)} image(s): {summary or 'none'} in {outcome.duration_s:.2f}s")
-    for registry, rl in outcome.rate_limits.items():
-        console.print(f"{registry} rate limit: {rl.get('remaining', '?')} of {rl.get('limit', '?')} pulls left")

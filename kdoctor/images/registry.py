@@ -25,6 +25,7 @@ from kdoctor.images import auth
 from kdoctor.images.cache import Cache
 from kdoctor.images.negotiate import Authenticator
 from kdoctor.images.platforms import ACCEPT
+from kdoctor.images.reach import Unreachable, permanent_failure, remaining
 from kdoctor.images.reference import Reference, is_loopback_registry
 from kdoctor.images.wire import Manifest, digest_of, parse_manifest, status_error
 from kdoctor.runner import Runner, SubprocessRunner
@@ -33,6 +34,7 @@ MAX_MANIFEST = 4 << 20
 MAX_CONFIG = 8 << 20
 RETRY_STATUS = {429, 500, 502, 503, 504}
 T = TypeVar("T")
+TIMEOUT_RETRIES = 1  # a timed-out request is tried once more, never more (the image's deadline bounds both)
 
 
 @dataclass
@@ -69,7 +71,9 @@ class RegistryClient:
         self.insecure = set(insecure or ())
         self.retries = retries
         self.max_age = max_age
+        self.timeout = timeout
         self.body_timeout = timeout * 3
+        self.unreachable = Unreachable()
         self.stats = Stats()
         self._memo: dict[str, Future[Any]] = {}
         self._memo_lock = threading.Lock()
@@ -112,21 +116,36 @@ class RegistryClient:
         attempt = 0
         authed_once = False
         while True:
+            self.unreachable.check(ref.registry)
+            left = remaining() if what != "layer" else None  # layer reads have their own bound (body timeout)
+            if left is not None and left <= 0:
+                raise RegistryError(f"no answer from {ref.registry} within the {self.timeout:g}s --timeout")
             hdrs = {**(headers or {}), **self.auth.headers(ref, challenge)}
             self.stats.count(f"{method} {what}")
+            per_request = self.timeout if left is None else max(0.1, min(self.timeout, left))
             try:
-                req = self._http.build_request(method, url, headers=hdrs)
+                req = self._http.build_request(
+                    method, url, headers=hdrs, timeout=httpx.Timeout(per_request, connect=min(per_request, 5.0))
+                )
                 resp = self._http.send(req, stream=True)
             except httpx.TimeoutException:
                 err: RegistryError = RegistryError(f"timed out talking to {ref.registry}")
                 resp = None
+                retries = min(self.retries, TIMEOUT_RETRIES)
             except httpx.TransportError as exc:
+                why = permanent_failure(exc)
+                if why is not None:  # not transient: the host is out for the rest of the run
+                    self.unreachable.mark(ref.registry, why)
+                    raise self.unreachable.error(ref.registry, why) from None
                 err = RegistryError(f"cannot reach {ref.registry} ({type(exc).__name__})")
                 resp = None
+                retries = self.retries
             if resp is None:
-                if attempt < self.retries:
+                delay = _backoff(attempt + 1)
+                left = remaining() if what != "layer" else None
+                if attempt < retries and (left is None or left > delay):
                     attempt += 1
-                    time.sleep(_backoff(attempt))
+                    time.sleep(delay)
                     continue
                 raise err
             self._record_rate_limit(ref, resp)
@@ -137,12 +156,13 @@ class RegistryClient:
                 if not challenge:
                     raise RegistryError("401 unauthorized (no challenge)", status=401)
                 continue
-            if resp.status_code in RETRY_STATUS and attempt < self.retries:
+            delay = _backoff(attempt + 1)
+            ra = resp.headers.get("retry-after")
+            if ra and ra.strip().isdigit():
+                delay = min(float(ra), 10.0)
+            left = remaining() if what != "layer" else None
+            if resp.status_code in RETRY_STATUS and attempt < self.retries and (left is None or left > delay):
                 attempt += 1
-                delay = _backoff(attempt)
-                ra = resp.headers.get("retry-after")
-                if ra and ra.strip().isdigit():
-                    delay = min(float(ra), 10.0)
                 resp.close()
                 time.sleep(delay)
                 continue
@@ -181,10 +201,11 @@ class RegistryClient:
             try:
                 return fn()
             except RegistryError as exc:
-                if not exc.retryable or attempt >= self.retries:
+                left, delay = remaining(), _backoff(attempt + 1)
+                if not exc.retryable or attempt >= self.retries or (left is not None and left <= delay):
                     raise
                 attempt += 1
-                time.sleep(_backoff(attempt))
+                time.sleep(delay)
 
     # -- API ---------------------------------------------------------------------------------
     def _get_manifest(self, ref: Reference, reference: str, expect: str | None) -> Manifest:

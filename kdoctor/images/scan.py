@@ -16,10 +16,11 @@ from kdoctor.images.cache import Cache
 from kdoctor.images.fixes import find_newer_tag
 from kdoctor.images.layers import WalkStats
 from kdoctor.images.platforms import Platform, config_platform, index_entries, match
+from kdoctor.images.reach import image_deadline
 from kdoctor.images.reference import Reference, ReferenceError, parse
 from kdoctor.images.registry import RegistryClient, RegistryError
 from kdoctor.images.risks import Risk
-from kdoctor.images.uses import ImageUse
+from kdoctor.images.uses import ImageUse, Origin
 from kdoctor.runner import Runner
 
 
@@ -39,6 +40,9 @@ class ImageResult:
     command: list[str] | None = None
     args: list[str] | None = None
     risks: list[Risk] = field(default_factory=list)  # risk-catalogue rules the image matches (checks/risks.yaml)
+    platform_override: str | None = None  # a Compose `platform:`: another image than the default pull
+    origins: list[Origin] = field(default_factory=list)
+    registry: str | None = None  # the host asked, for grouping unknowns
 
     def to_json(self) -> dict[str, Any]:
         ep = self.entrypoint
@@ -137,15 +141,33 @@ class Scanner:
             res.reason += f"; --deep could not confirm the entrypoint's architecture ({detail})"
 
     def scan_one(self, use: ImageUse) -> ImageResult:
-        res = ImageResult(ref=use.ref, sources=list(use.sources), command=use.command, args=use.args)
+        res = ImageResult(
+            ref=use.ref,
+            sources=list(use.sources),
+            command=use.command,
+            args=use.args,
+            platform_override=use.platform,
+            origins=list(use.origins),
+        )
+        if use.unset:  # Compose substituted "" for it: the file is not wrong, the environment is incomplete
+            names = ", ".join(use.unset)
+            res.reason = (
+                f"variable {names} is unset and has no default: set it in the environment, the .env file "
+                "or an --env-file; the image was not looked up"
+            )
+            return res
+        if use.problem:
+            res.reason = use.problem
+            return res
         try:
             ref = parse(use.ref)
         except ReferenceError as exc:
             res.reason = str(exc)
             return res
-        res.resolved = str(ref)
+        res.resolved, res.registry = str(ref), ref.registry
         try:
-            self._judge(ref, use, res)
+            with image_deadline(self.client.timeout):
+                self._judge(ref, use, res)
         except RegistryError as exc:
             res.verdict, res.reason = V.UNKNOWN, exc.reason
         except KdoctorError as exc:
@@ -250,11 +272,15 @@ class Scanner:
     ) -> list[ImageResult]:
         groups: dict[tuple[Any, ...], ImageUse] = {}
         for u in uses:
-            k = u.key()
+            k = u.scan_key()
             if k in groups:
-                groups[k].sources.extend(s for s in u.sources if s not in groups[k].sources)
+                g = groups[k]
+                g.sources.extend(s for s in u.sources if s not in g.sources)
+                g.origins.extend(o for o in u.origins if o not in g.origins)
             else:
-                groups[k] = ImageUse(u.ref, u.command, u.args, u.platform, list(u.sources))
+                groups[k] = ImageUse(
+                    u.ref, u.command, u.args, u.platform, list(u.sources), list(u.origins), list(u.unset), u.problem
+                )
         results: list[ImageResult] = []
         pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="image")
         futures = {pool.submit(self.scan_one, use): use for use in groups.values()}
@@ -278,6 +304,10 @@ class Scanner:
                     ImageResult(
                         ref=use.ref,
                         sources=list(use.sources),
+                        command=use.command,
+                        args=use.args,
+                        platform_override=use.platform,
+                        origins=list(use.origins),
                         verdict=V.UNKNOWN,
                         reason=f"not resolved within the {budget:g}s time budget",
                     )

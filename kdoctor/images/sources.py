@@ -1,113 +1,66 @@
-"""Where image references come from: arguments, Kubernetes YAML, Docker Compose files, a live cluster."""
+"""Where image references come from: arguments, Kubernetes YAML, Docker Compose files, a live cluster.
+
+Each input file is read on its own: whatever fails in one file becomes a per-file error in the report and
+the other files are still read (`read_inputs`). Kubernetes objects are read by kube.py, Compose files by
+compose.py, the bytes and the YAML by yamlload.py.
+"""
 
 from __future__ import annotations
 
 import json
-import shlex
+import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kdoctor.errors import InputError
-from kdoctor.images.uses import ImageUse
+from kdoctor.images.compose import compose_uses
+from kdoctor.images.kube import kube_uses
+from kdoctor.images.uses import FileError, ImageUse, Skipped, SourceReport
+from kdoctor.images.yamlload import decode, load_documents
 from kdoctor.runner import Runner
 from kdoctor.tools.kubectl import NORMAL, kubectl_argv
 
-POD_SPEC_PATHS = {
-    "Pod": ("spec",),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "ReplicationController": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-    "PodTemplate": ("template", "spec"),
-}
-CONTAINER_KEYS = ("initContainers", "containers", "ephemeralContainers")
 YAML_SUFFIXES = {".yaml", ".yml", ".json"}
+MAX_FILE = 64 << 20  # a manifest set larger than this is not a manifest set
+_MANIFEST_WORDS = ("apiVersion", "kind:", '"kind"', "services:", '"services"')
 
 
-def _dig(doc: dict[str, Any], path: tuple[str, ...]) -> Any:
-    cur: Any = doc
-    for key in path:
-        if not isinstance(cur, dict):
-            return None
-        cur = cur.get(key)
-    return cur
-
-
-def _strs(v: Any) -> list[str] | None:
-    return [str(x) for x in v] if isinstance(v, list) else None
-
-
-def uses_from_object(doc: Any, where: str) -> Iterator[ImageUse]:
+def uses_from_object(
+    doc: Any,
+    where: str,
+    *,
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    env_files: list[Path] | None = None,
+    report: SourceReport | None = None,
+) -> Iterator[ImageUse]:
+    """The uses of one parsed document: a Kubernetes object (or List), or a Compose file."""
+    report = report if report is not None else SourceReport()
     if not isinstance(doc, dict):
+        report.skipped.append(Skipped(where, "document", "not-a-manifest", "not a mapping"))
         return
-    kind = doc.get("kind")
-    if kind == "List" or (isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list)):
-        for item in doc.get("items") or []:
-            yield from uses_from_object(item, where)
+    if isinstance(doc.get("kind"), str):
+        yield from kube_uses(doc, where, report.skipped)
         return
-    if kind in POD_SPEC_PATHS:
-        spec = _dig(doc, POD_SPEC_PATHS[kind])
-        name = (doc.get("metadata") or {}).get("name", "?") if isinstance(doc.get("metadata"), dict) else "?"
-        if not isinstance(spec, dict):
-            return
-        for key in CONTAINER_KEYS:
-            for c in spec.get(key) or []:
-                if isinstance(c, dict) and isinstance(c.get("image"), str) and c["image"].strip():
-                    yield ImageUse(
-                        c["image"].strip(),
-                        _strs(c.get("command")),
-                        _strs(c.get("args")),
-                        sources=[f"{where}: {kind}/{name} {key[:-1]} {c.get('name', '?')}"],
-                    )
+    if isinstance(doc.get("services"), dict) or isinstance(doc.get("include"), list):
+        sub = SourceReport()
+        compose_uses(
+            doc,
+            path or Path(where),
+            where,
+            environ=os.environ if environ is None else environ,
+            env_files=env_files,
+            report=sub,
+        )
+        report.skipped += sub.skipped
+        report.warnings += sub.warnings
+        yield from sub.uses
         return
-    services = doc.get("services")
-    if isinstance(services, dict) and kind is None:  # Docker Compose
-        for svc, body in services.items():
-            if not isinstance(body, dict) or not isinstance(body.get("image"), str):
-                continue
-            command = body.get("command")
-            entry = body.get("entrypoint")
-            yield ImageUse(
-                body["image"].strip(),
-                command=(
-                    _strs(entry)
-                    if isinstance(entry, list)
-                    else (shlex.split(entry) if isinstance(entry, str) else None)
-                ),
-                args=(
-                    _strs(command)
-                    if isinstance(command, list)
-                    else (shlex.split(command) if isinstance(command, str) else None)
-                ),
-                platform=str(body["platform"]) if body.get("platform") else None,
-                sources=[f"{where}: service {svc}"],
-            )
-
-
-# libyaml's parser when PyYAML was built with it: the pure-Python one dominates large manifest sets.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _load_all(text: str, where: str) -> list[Any]:
-    if text.lstrip()[:1] in ("{", "["):  # `kubectl get -o json` output and other JSON: parse it as JSON
-        try:
-            doc = json.loads(text)
-            return [doc] if doc is not None else []
-        except json.JSONDecodeError:
-            pass
-    try:
-        return [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise InputError(where, f"invalid YAML: {getattr(exc, 'problem', None) or exc}", line=line) from None
+    report.skipped.append(
+        Skipped(where, "document", "not-a-manifest", "no kind (Kubernetes) and no services (Compose)")
+    )
 
 
 def _files(path: Path) -> Iterator[Path]:
@@ -119,25 +72,104 @@ def _files(path: Path) -> Iterator[Path]:
         yield path
 
 
-def uses_from_files(paths: Iterable[str], stdin_text: str | None = None) -> list[ImageUse]:
-    out: list[ImageUse] = []
+def _read_one(
+    text: str,
+    where: str,
+    path: Path | None,
+    environ: Mapping[str, str] | None,
+    env_files: list[Path] | None,
+    *,
+    found_in_dir: bool,
+) -> SourceReport:
+    out = SourceReport()
+    try:
+        docs = load_documents(text, where)
+    except InputError as exc:
+        if found_in_dir and exc.hint is None and not any(w in text for w in _MANIFEST_WORDS):
+            # A directory holds other files too (tsconfig.json, package.json): say so, do not fail the run.
+            out.skipped.append(Skipped(where, "file", "not-a-manifest", f"not YAML or JSON: {exc.detail}"))
+            return out
+        out.errors.append(FileError(where, exc.detail, exc.line, exc.hint))
+        return out
+    for doc in docs:
+        out.uses.extend(uses_from_object(doc, where, path=path, environ=environ, env_files=env_files, report=out))
+    out.files.append(where)
+    return out
+
+
+def read_inputs(
+    paths: Iterable[str],
+    *,
+    environ: Mapping[str, str] | None = None,
+    env_files: list[str] | None = None,
+    stdin: bytes | None = None,
+) -> SourceReport:
+    """Every input (`-` is stdin) read file by file; no exception leaves for one bad file."""
+    report = SourceReport()
+    env_paths = [Path(p) for p in env_files] if env_files else None
     for raw in paths:
         if raw == "-":
-            text = stdin_text if stdin_text is not None else sys.stdin.read()
-            for doc in _load_all(text, "<stdin>"):
-                out.extend(uses_from_object(doc, "<stdin>"))
+            data = stdin if stdin is not None else _stdin_bytes()
+            try:
+                text = decode(data, "<stdin>")
+            except InputError as exc:
+                report.errors.append(FileError("<stdin>", exc.detail))
+                continue
+            report.extend(_guarded(text, "<stdin>", Path.cwd() / "stdin", environ, env_paths, found_in_dir=False))
             continue
         root = Path(raw)
         if not root.exists():
-            raise InputError(raw, "no such file or directory")
+            report.errors.append(FileError(raw, "no such file or directory"))
+            continue
         for f in _files(root):
             try:
-                text = f.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise InputError(str(f), f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-            for doc in _load_all(text, str(f)):
-                out.extend(uses_from_object(doc, str(f)))
-    return out
+                if f.stat().st_size > MAX_FILE:
+                    raise InputError(str(f), f"larger than {MAX_FILE >> 20} MiB: not read")
+                text = decode(f.read_bytes(), str(f))
+            except InputError as exc:
+                report.errors.append(FileError(str(f), exc.detail))
+                continue
+            except OSError as exc:
+                report.errors.append(FileError(str(f), f"cannot read: {exc.strerror or exc}"))
+                continue
+            report.extend(_guarded(text, str(f), f, environ, env_paths, found_in_dir=f != root))
+    return report
+
+
+def _guarded(
+    text: str,
+    where: str,
+    path: Path | None,
+    environ: Mapping[str, str] | None,
+    env_files: list[Path] | None,
+    *,
+    found_in_dir: bool,
+) -> SourceReport:
+    try:
+        return _read_one(text, where, path, environ, env_files, found_in_dir=found_in_dir)
+    except RecursionError:
+        return SourceReport(errors=[FileError(where, "nested too deeply to read")])
+    except MemoryError:
+        return SourceReport(errors=[FileError(where, "too large to read in memory")])
+
+
+def _stdin_bytes() -> bytes:
+    """stdin as bytes, decoded later exactly like a file (a text read would mangle non-UTF-8 bytes)."""
+    buf = getattr(sys.stdin, "buffer", None)
+    if buf is not None:
+        return bytes(buf.read())
+    return sys.stdin.read().encode("utf-8", "surrogateescape")
+
+
+def uses_from_files(paths: Iterable[str], stdin_text: str | None = None) -> list[ImageUse]:
+    """The uses of the inputs; the first file error raises InputError (for callers that want all or nothing)."""
+    report = read_inputs(paths, stdin=stdin_text.encode("utf-8") if stdin_text is not None else None)
+    if report.errors:
+        e = report.errors[0]
+        err = InputError(e.file, e.message, line=e.line)
+        err.hint = e.hint
+        raise err
+    return report.uses
 
 
 def uses_from_cluster(

@@ -1,8 +1,29 @@
-"""The input of a scan: an image as a workload uses it. Every image source (sources.py) produces these."""
+"""The input of a scan: an image as a workload uses it, and what reading the inputs noted on the way.
+
+Every image source (sources.py, kube.py, compose.py) produces these.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where one use of an image was found."""
+
+    file: str  # the file given (or found in a directory), "<stdin>", "argument", "context NAME"
+    workload: str = ""  # "Deployment/web", "service web", "" for an argument
+    container: str | None = None
+    path: str = ""  # "spec.template.spec.containers[0].image", "services.web.image"
+
+    def text(self) -> str:
+        what = " ".join(x for x in (self.workload, f"container {self.container}" if self.container else "") if x)
+        return f"{self.file}: {what}" + (f" ({self.path})" if self.path else "") if what or self.path else self.file
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "workload": self.workload, "container": self.container, "path": self.path}
 
 
 @dataclass
@@ -14,6 +35,13 @@ class ImageUse:
     args: list[str] | None = None
     platform: str | None = None  # a Compose `platform:` override
     sources: list[str] = field(default_factory=list)
+    origins: list[Origin] = field(default_factory=list)
+    unset: list[str] = field(default_factory=list)  # Compose variables in the image that are unset, no default
+    problem: str | None = None  # why this reference is not looked up (unrendered template, empty image)
+
+    def __post_init__(self) -> None:
+        if not self.sources and self.origins:
+            self.sources = [o.text() for o in self.origins]
 
     def key(self) -> tuple[str, tuple[str, ...] | None, tuple[str, ...] | None, str | None]:
         return (
@@ -22,3 +50,67 @@ class ImageUse:
             tuple(self.args) if self.args is not None else None,
             self.platform,
         )
+
+    def scan_key(self) -> tuple[object, ...]:
+        """What makes two uses one lookup: the same process of the same image, and the same reason not to look."""
+        return (*self.key(), tuple(self.unset), self.problem)
+
+
+@dataclass
+class FileError:
+    """A file that could not be read as a manifest or Compose file; the other files are still scanned."""
+
+    file: str
+    message: str
+    line: int | None = None
+    hint: str | None = None
+
+    def text(self) -> str:
+        return f"{self.file}{f':{self.line}' if self.line else ''}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "message": self.message, "hint": self.hint}
+
+
+@dataclass
+class Skipped:
+    """Something read on purpose and not looked up: a build-only service, a document without images..."""
+
+    file: str
+    where: str  # "services.web", "HelmRelease/podinfo"
+    reason: str  # a short word: build-only, provider, no-image, not-a-manifest, no-pod-template
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "where": self.where, "reason": self.reason, "detail": self.detail}
+
+
+@dataclass
+class SourceWarning:
+    """A problem in a file that does not stop its images being read (a Compose `${V:?err}`, an unset variable)."""
+
+    file: str
+    where: str
+    message: str
+    variable: str | None = None  # for a required (`:?`/`?`) variable that is unset
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "where": self.where, "message": self.message, "variable": self.variable}
+
+
+@dataclass
+class SourceReport:
+    """Everything reading the inputs produced: the uses, and per file what failed or was skipped."""
+
+    uses: list[ImageUse] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[SourceWarning] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # files read without error
+
+    def extend(self, other: SourceReport) -> None:
+        self.uses += other.uses
+        self.errors += other.errors
+        self.skipped += other.skipped
+        self.warnings += other.warnings
+        self.files += other.files

@@ -1,0 +1,222 @@
+"""Images in Compose files, as the Compose Specification loads them.
+
+Interpolation from the process environment, then the `.env` beside the entry file (or the `--env-file`s,
+which replace it), per file before merging; `extends` (same file, or `file:` relative to the file that names
+it); `include` (short and long form, each with its own project directory and env file). A service with only
+`build:` is noted, not looked up. Sources: https://docs.docker.com/reference/compose-file/ (interpolation,
+services#extends, include) and https://docs.docker.com/compose/how-tos/environment-variables/envvars-precedence/.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kdoctor.errors import InputError
+from kdoctor.images.interpolate import Issues, interpolate, interpolate_tree, read_env_files
+from kdoctor.images.kube import TEMPLATE_HINT, scalars
+from kdoctor.images.uses import ImageUse, Origin, Skipped, SourceReport, SourceWarning
+from kdoctor.images.yamlload import decode, load_documents
+
+MAX_DEPTH = 10  # extends/include chains deeper than this are cycles or mistakes
+
+
+def split_command(value: str) -> tuple[list[str], str | None]:
+    """Shell-style words of a Compose string `command`/`entrypoint`; never raises (an unbalanced quote
+    falls back to whitespace words, with the reason)."""
+    try:
+        return shlex.split(value), None
+    except ValueError as exc:
+        return value.split(), f"{exc} in {value!r}: split on whitespace instead"
+
+
+@dataclass
+class Project:
+    """One Compose file being loaded, with the variables it is interpolated with."""
+
+    path: Path
+    variables: Mapping[str, str]
+    prefix: str = ""  # "include[0] (../compose.yaml) -> " for an included file
+
+    def lookup(self, name: str) -> str | None:
+        return self.variables.get(name)
+
+
+@dataclass
+class ComposeLoader:
+    entry: str  # the file as the user named it: every use is attributed to it
+    environ: Mapping[str, str]
+    env_files: list[Path] | None
+    report: SourceReport
+    _docs: dict[Path, Any] = field(default_factory=dict)
+
+    def warn(self, where: str, message: str, variable: str | None = None) -> None:
+        self.report.warnings.append(SourceWarning(self.entry, where, message, variable))
+
+    def variables(self, env_files: list[Path], where: str) -> dict[str, str]:
+        """The process environment wins over env files (Compose's precedence)."""
+        present = [p for p in env_files if p.is_file()]
+        try:
+            dotenv = read_env_files(present, self.environ)
+        except (OSError, UnicodeDecodeError) as exc:
+            self.warn(where, f"env file not read: {exc}")
+            dotenv = {}
+        return {**dotenv, **self.environ}
+
+    def document(self, path: Path) -> Any:
+        if path not in self._docs:
+            try:
+                docs = load_documents(decode(path.read_bytes(), str(path)), str(path))
+            except InputError as exc:
+                self.warn(str(path), str(exc))
+                docs = []
+            except OSError as exc:
+                self.warn(str(path), f"cannot read: {exc.strerror or exc}")
+                docs = []
+            self._docs[path] = docs[0] if docs and isinstance(docs[0], dict) else {}
+        return self._docs[path]
+
+    # -- loading ------------------------------------------------------------------------------------
+    def load(self, doc: dict[str, Any], path: Path) -> None:
+        env = self.env_files if self.env_files is not None else [path.parent / ".env"]
+        project = Project(path, self.variables(env, str(path)))
+        self._docs[path.resolve()] = doc
+        self.project(project, doc, 0)
+
+    def project(self, p: Project, doc: dict[str, Any], depth: int) -> None:
+        def report(where: str, issues: Issues) -> None:
+            for var, msg in issues.required:
+                self.warn(f"{p.prefix}{where}", f"required variable {var} is unset: {msg}", var)
+            for msg in issues.invalid:
+                self.warn(f"{p.prefix}{where}", msg)
+            for var in issues.unset:
+                self.warn(f"{p.prefix}{where}", f"{var} is unset and has no default: Compose substitutes ''")
+
+        interpolate_tree(doc, p.lookup, report)
+        services = doc.get("services")
+        if isinstance(services, dict):
+            for name in services:
+                merged, via = self.extended(p, p.path, services, str(name), [])
+                self.service(p, str(name), merged, via)
+        includes = doc.get("include")
+        for i, entry in enumerate(includes if isinstance(includes, list) else []):
+            self.include(p, i, entry, depth)
+
+    def include(self, parent: Project, i: int, entry: Any, depth: int) -> None:
+        where = f"{parent.prefix}include[{i}]"
+        spec = {"path": entry} if isinstance(entry, str) else entry if isinstance(entry, dict) else {}
+        raw_paths = spec.get("path")
+        paths = [raw_paths] if isinstance(raw_paths, str) else raw_paths if isinstance(raw_paths, list) else []
+        base = parent.path.parent
+        files = [base / interpolate(str(x), parent.lookup, Issues()) for x in paths]
+        if not files or depth >= MAX_DEPTH:
+            self.warn(where, "include entry with no path, or includes nested too deeply: skipped")
+            return
+        pdir = spec.get("project_directory")
+        project_dir = base / str(pdir) if isinstance(pdir, str) else files[0].parent
+        ef = spec.get("env_file")
+        env_files = [base / str(x) for x in ([ef] if isinstance(ef, str) else ef or [])] or [project_dir / ".env"]
+        variables = self.variables(env_files, where)
+        for f in files:
+            doc = self.document(f.resolve())
+            shown = f.relative_to(base) if f.is_relative_to(base) else f
+            child = Project(f, variables, f"{where} ({shown}) -> ")
+            self.project(child, doc, depth + 1)
+
+    def extended(
+        self, p: Project, path: Path, services: dict[str, Any], name: str, chain: list[tuple[Path, str]]
+    ) -> tuple[dict[str, Any], list[str]]:
+        """The service with what it `extends` merged under it, and the chain it came through."""
+        svc = services.get(name)
+        if not isinstance(svc, dict):
+            return {}, []
+        ext = svc.get("extends")
+        own = {k: v for k, v in svc.items() if k != "extends"}
+        if ext is None:
+            return own, []
+        if isinstance(ext, str):
+            base_path, base_name = path, ext
+        elif isinstance(ext, dict) and isinstance(ext.get("service"), str):
+            target = ext.get("file")
+            base_name = ext["service"]
+            base_path = path.parent / interpolate(str(target), p.lookup, Issues()) if target else path
+        else:
+            self.warn(f"{p.prefix}services.{name}.extends", "extends without a service name: ignored")
+            return own, []
+        key = (base_path.resolve(), base_name)
+        if key in chain or len(chain) >= MAX_DEPTH:
+            self.warn(f"{p.prefix}services.{name}.extends", "extends forms a cycle or is nested too deeply: ignored")
+            return own, []
+        base_doc = services if base_path == path else (self.document(base_path.resolve()).get("services") or {})
+        if base_name not in base_doc:
+            self.warn(f"{p.prefix}services.{name}.extends", f"service {base_name} not found in {base_path}")
+            return own, []
+        base, via = self.extended(p, base_path, base_doc, base_name, [*chain, key])
+        shown = "" if base_path == path else f"{Path(str(ext.get('file'))) if isinstance(ext, dict) else ''} "
+        return {**base, **own}, [f"extends {shown}{base_name}", *via]
+
+    # -- one service ---------------------------------------------------------------------------------
+    def service(self, p: Project, name: str, svc: dict[str, Any], via: list[str]) -> None:
+        where = f"{p.prefix}services.{name}"
+        image = svc.get("image")
+        if image is None:
+            reason, detail = (
+                ("build-only", "built from its build: context, not pulled")
+                if svc.get("build") is not None
+                else ("provider", "a provider service, not a container")
+                if svc.get("provider") is not None
+                else ("no-image", "neither image nor build (a fragment for extends?)")
+            )
+            self.report.skipped.append(Skipped(self.entry, where, reason, detail))
+            return
+        issues = Issues()
+        ref = interpolate(str(image), p.lookup, issues).strip()
+        problem = None
+        if issues.required:
+            problem = "; ".join(f"required variable {v} is unset: {m}" for v, m in issues.required)
+        elif issues.invalid:
+            problem = "; ".join(issues.invalid)
+        elif "{{" in ref:
+            problem = TEMPLATE_HINT
+        elif not ref and not issues.unset:
+            problem = "the image is empty"
+        path = f"{where}.image" + (f" ({', '.join(via)})" if via else "")
+        platform = svc.get("platform")
+        self.report.uses.append(
+            ImageUse(
+                ref,
+                command=self.words(p, f"{where}.entrypoint", svc.get("entrypoint")),
+                args=self.words(p, f"{where}.command", svc.get("command")),
+                platform=interpolate(str(platform), p.lookup, Issues()).strip() or None if platform else None,
+                origins=[Origin(self.entry, f"service {name}", None, path)],
+                unset=list(dict.fromkeys(issues.unset)),
+                problem=problem,
+            )
+        )
+
+    def words(self, p: Project, where: str, value: Any) -> list[str] | None:
+        if isinstance(value, list):
+            items = scalars(value)
+            return [interpolate(x, p.lookup, Issues()) for x in items] if items is not None else None
+        if not isinstance(value, str):
+            return None
+        out, err = split_command(interpolate(value, p.lookup, Issues()))
+        if err:
+            self.warn(where, err)
+        return out
+
+
+def compose_uses(
+    doc: dict[str, Any],
+    path: Path,
+    entry: str,
+    *,
+    environ: Mapping[str, str],
+    env_files: list[Path] | None,
+    report: SourceReport,
+) -> None:
+    """Read one Compose file (and what it includes and extends) into `report`."""
+    ComposeLoader(entry, environ, env_files, report).load(doc, path)

@@ -34,7 +34,9 @@ FAILING_REASONS = frozenset(
 
 
 def kubectl_argv(*args: str, context: str | None = None, request_timeout: float | None = NORMAL) -> list[str]:
-    argv = ["kubectl", *(["--context", context] if context else []), *args]
+    # The verb first, global flags after it (kubectl takes them anywhere): a failed call is then described as
+    # `kubectl get --raw …`, not `kubectl --context NAME` (CommandResult.why() names argv[1:3]).
+    argv = ["kubectl", *args, *(["--context", context] if context else [])]
     if request_timeout is not None:
         argv.append(f"--request-timeout={request_timeout:g}s")
     return argv

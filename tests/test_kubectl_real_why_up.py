@@ -136,6 +136,34 @@ def test_why_with_events_forbidden_still_explains(kube: Kube) -> None:
     (c,) = [c for c in doc["containers"] if c["failing"]]
     assert c["signatures"][0]["id"] == "exec-format-error"
     assert doc["events"] == []
+    assert doc["notes"] == [
+        'events not read: Error from server (Forbidden): events is forbidden: User "kdoctor-admin" cannot list '
+        f'resource "events" in API group "" in the namespace "{CRASH_NS}"'
+    ]
+
+
+def test_why_previous_log_forbidden_is_a_note(kube: Kube) -> None:
+    kube.server.load("default")
+    kube.server.forbid("pods/log", "get")
+    code, doc, err = kube.kdoctor("why", CRASH_POD, "-n", CRASH_NS, "--emulator", "qemu", "-o", "json")
+    assert code == 1, err  # the log held the evidence; without it nothing matches
+    denied = (
+        'Error from server (Forbidden): pods "code-i-multi-container-7bb85795f4-sbmpc" is forbidden: User '
+        '"kdoctor-admin" cannot get resource "pods/log" in API group "" in the namespace "ccccs"'
+    )
+    assert f"previous log of multi-container2 not read: {denied}" in doc["notes"]
+
+
+def test_why_unknown_context_is_not_a_deleted_pod(kube: Kube) -> None:
+    kube.server.load("default")
+    res = kube.kdoctor_text("why", CRASH_POD, "-n", CRASH_NS, "--context", "other")
+    assert res.returncode == 3, res.stderr
+    out = res.stdout + res.stderr
+    # kubectl's two wordings for it, both seen here (which one depends on the client the dispatcher runs)
+    assert 'error: context "other" does not exist' in out or (
+        "Error in configuration: context was not found for specified context: other" in out
+    )
+    assert f"pod {CRASH_NS}/{CRASH_POD} does not exist" not in out
 
 
 # --- up --------------------------------------------------------------------------------------------

@@ -220,3 +220,15 @@ def test_up_with_amd64_nodes_fails_the_run(kube: Kube) -> None:
     code, doc, err = kube.kdoctor("up", "--profile", "dev", "-o", "json", "--wait-timeout", "20")
     assert code == 1, (err, doc)
     assert doc["message"] == "the cluster is up but its nodes are not arm64 (kdoctor-dev=amd64): everything is emulated"
+
+
+def test_up_says_why_configmaps_could_not_be_written(kube: Kube) -> None:
+    up_env(kube)
+    kube.server.forbid("configmaps", "create", namespace="kube-public")
+    code, doc, err = kube.kdoctor("up", "--profile", "dev", "-o", "json", "--wait-timeout", "20")
+    assert code == 0 and doc["action"] == "created", (err, doc)  # the cluster is up; the records are extras
+    for what in ("advertise the registry (kube-public/local-registry-hosting)",
+                 "record the applied profile in the cluster (kube-public/kdoctor-profile)"):  # fmt: skip
+        (step,) = [s for s in doc["steps"] if s.startswith(f"could not {what}: ")]
+        assert "Error from server (Forbidden)" in step and 'cannot create resource "configmaps"' in step, step
+    assert not kube.server.configmaps

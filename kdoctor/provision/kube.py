@@ -78,13 +78,14 @@ def read_record(runner: Runner, context: str) -> dict[str, Any] | None:
         return None
 
 
-def apply_configmap(runner: Runner, context: str, namespace: str, name: str, data: dict[str, str]) -> bool:
+def apply_configmap(runner: Runner, context: str, namespace: str, name: str, data: dict[str, str]) -> str | None:
+    """Create or update the ConfigMap; None when done, else kubectl's own reason (e.g. Forbidden)."""
     doc = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace}, "data": data}
     res = run_kubectl(runner, "apply", "-f", "-", context=context, input=json.dumps(doc))
-    return res.ok
+    return None if res.ok else kubectl_error(res)
 
 
-def record_plan(runner: Runner, context: str, immutable: dict[str, Any], spec: dict[str, Any]) -> bool:
+def record_plan(runner: Runner, context: str, immutable: dict[str, Any], spec: dict[str, Any]) -> str | None:
     return apply_configmap(
         runner,
         context,

@@ -94,4 +94,3 @@ def node(name: str = "minikube", arch: str = "arm64") -> dict[str, Any]:
         doc["metadata"]["labels"]["beta.kubernetes.io/arch"] = arch
         doc["status"]["nodeInfo"]["architecture"] = arch
     return doc
-

@@ -140,6 +140,20 @@ def test_slow_lists_time_out_as_failed_probes(kube: Kube) -> None:
     assert took < 30  # generous: the bound is kubectl's 3 s request timeout, not the 8 s answer
 
 
+def test_dropped_connection_records_kubectls_message_not_its_log_line(kube: Kube) -> None:
+    """kubectl prints a klog line (`E1205 … request.go:…] Unexpected error …`) before its own message: the record
+    holds the message."""
+    kube.server.load("default")
+    kube.server.drop("/api/v1/nodes")
+    code, doc, err = diagnose(kube)
+    assert code in (0, 3), err
+    assert doc["probes"]["kubectl.nodes"] == {
+        "status": "error",
+        "reason": "error: unexpected error when reading response body. Please retry. Original error: unexpected EOF",
+        "duration_ms": 0,
+    }
+
+
 @pytest.mark.parametrize("fault", ["forbidden", "slow"])
 def test_kd705_kd706_are_skipped_when_their_list_failed(kube: Kube, fault: str) -> None:
     """Needs issue 12's engine rule (kdoctor/checks/run.py): a check whose probe failed is `skipped`, never `ok`.

@@ -91,7 +91,9 @@ def running(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def cluster(machine: FakeMachine, monkeypatch: pytest.MonkeyPatch, images: Images, tmp_path: Path) -> Iterator[ApiServer]:
+def cluster(
+    machine: FakeMachine, monkeypatch: pytest.MonkeyPatch, images: Images, tmp_path: Path
+) -> Iterator[ApiServer]:
     """The real kubectl against the recorded API server (tests/apiserver), holding the node `dev`."""
     apiserver.link_kubectl(machine.bin)
     machine.install("docker")

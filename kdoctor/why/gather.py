@@ -166,7 +166,8 @@ def gather_pod(runner: Runner, name: str, namespace: str, context: str | None) -
             out = runner.run(argv, timeout=2 * NORMAL)
             text = out.stdout[: LOG_BYTES * 2] if out.ok else ""
             if not out.ok:  # say so: an unread log is not an empty one
-                facts.notes.append(f"{'previous' if previous else 'current'} log of {c.name} not read: {kubectl_error(out)}")
+                which = "previous" if previous else "current"
+                facts.notes.append(f"{which} log of {c.name} not read: {kubectl_error(out)}")
             if previous:
                 c.logs_previous = text
             else:

@@ -273,20 +273,19 @@ def test_hundred_image_directory(images: Images, cache_dir: Path, tmp_path: Path
 
 
 def test_diagnose_judges_the_current_clusters_images(images: Images, machine, monkeypatch, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    """diagnose's images category: workloads from (fake) kubectl, verdicts from the real registry."""
+    """diagnose's images category: workloads from the real kubectl (recorded API server), verdicts from the real
+    registry."""
     from kdoctor.checks.run import run_checks
     from kdoctor.facts.gather import gather
     from kdoctor.runner import SubprocessRunner
+    from tests import apiserver
     from tests.conftest import DATA, apple_silicon_env
 
-    machine.install("sysctl", "sw_vers", "docker", "kubectl")
+    machine.install("sysctl", "sw_vers", "docker")
+    apiserver.link_kubectl(machine.bin)
     apple_silicon_env(monkeypatch)
     monkeypatch.setenv("FAKE_DOCKER_INFO", str(DATA / "docker" / "info-colima-arm64.json"))
     machine.write(".colima/default/colima.yaml", (DATA / "colima" / "colima-vz-norosetta.yaml").read_text())
-    kube = machine.root / "kube"
-    kube.mkdir()
-    for name in ("version.json", "nodes.json", "context"):
-        (kube / name).write_text((DATA / "kube" / name).read_text())
     pods = {
         "apiVersion": "v1",
         "kind": "List",
@@ -300,12 +299,13 @@ def test_diagnose_judges_the_current_clusters_images(images: Images, machine, mo
             for i, tag in enumerate(("multi", "amd64only", "amd64only-index"))
         ],
     }
-    (kube / "pods.json").write_text(json.dumps(pods))
-    monkeypatch.setenv("FAKE_KUBE_DIR", str(kube))
     from kdoctor.commands._common import cluster_images_phase
 
-    runner = SubprocessRunner()
-    facts = gather(runner, system="Darwin", images_phase=cluster_images_phase(runner, 20))
+    with apiserver.running_api_server(machine.root / "cluster") as server:
+        server.load(json.loads((DATA / "kube" / "nodes.json").read_text()), pods)
+        monkeypatch.setenv("KUBECONFIG", str(server.kubeconfig))
+        runner = SubprocessRunner()
+        facts = gather(runner, system="Darwin", images_phase=cluster_images_phase(runner, 20))
     assert facts.images is not None and facts.images.platform == "linux/arm64" and facts.images.emulator == "qemu"
     report = run_checks(facts, only=["KD801"])
     got = {(f.subject, f.severity.value, f.data.get("verdict")) for f in report.findings}
@@ -316,16 +316,16 @@ def test_diagnose_judges_the_current_clusters_images(images: Images, machine, mo
 
 
 def test_images_of_the_current_cluster_via_kubectl(images: Images, machine, monkeypatch, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    """No refs and no files: the workloads of the current context, read with kubectl (-A)."""
+    """No refs and no files: the workloads of the current context, read with the real kubectl (-A) from the recorded
+    API server."""
     import subprocess
     import sys
 
+    from tests import apiserver
     from tests.conftest import DATA
 
-    machine.install("kubectl", "docker")
-    kube = machine.root / "kube"
-    kube.mkdir()
-    (kube / "nodes.json").write_text((DATA / "kube" / "nodes.json").read_text())
+    machine.install("docker")
+    apiserver.link_kubectl(machine.bin)
     workloads = {
         "apiVersion": "v1",
         "kind": "List",
@@ -344,17 +344,18 @@ def test_images_of_the_current_cluster_via_kubectl(images: Images, machine, monk
             },
         ],
     }
-    (kube / "pods.json").write_text(json.dumps(workloads))
-    monkeypatch.setenv("FAKE_KUBE_DIR", str(kube))
-    res = subprocess.run(
-        [sys.executable, "-m", "kdoctor", "images", "-A", "-o", "json", "--emulator", "qemu", "--no-suggest"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    with apiserver.running_api_server(machine.root / "cluster") as server:
+        server.load(json.loads((DATA / "kube" / "nodes.json").read_text()), workloads)
+        monkeypatch.setenv("KUBECONFIG", str(server.kubeconfig))
+        res = subprocess.run(
+            [sys.executable, "-m", "kdoctor", "images", "-A", "-o", "json", "--emulator", "qemu", "--no-suggest"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     doc = json.loads(res.stdout)
     assert doc["platform"] == "linux/arm64"  # from the nodes, not this amd64 host
     assert [i["verdict"] for i in doc["images"]] == ["crash"]  # one image, used twice, resolved once
     assert len(doc["images"][0]["sources"]) == 2
-    get = next(c for c in machine.calls("kubectl") if c[:1] == ["get"] and "pods" in c[1])
-    assert "--all-namespaces" in get
+    paths = {r.path for r in server.requests}
+    assert {"/api/v1/pods", "/apis/apps/v1/deployments"} <= paths  # all namespaces: the cluster-wide lists

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from kdoctor.facts.gather import gather
 from kdoctor.facts.model import ProbeStatus
 from kdoctor.runner import SubprocessRunner
 from kdoctor.tools.kubectl import QUICK
+from tests import apiserver
 from tests.conftest import DATA, FakeMachine, apple_silicon_env
 
 DD_SETTINGS = "Library/Group Containers/group.com.docker/settings-store.json"
@@ -183,20 +185,31 @@ def test_minikube_profiles_from_list_and_files(machine: FakeMachine) -> None:
     assert len(facts.errors) == 1 and "broken/config.json" in facts.errors[0]
 
 
-def test_kubectl_probe_reachable_and_not(machine: FakeMachine, monkeypatch: pytest.MonkeyPatch) -> None:
-    machine.install("kubectl")
-    monkeypatch.setenv("FAKE_KUBE_DIR", str(DATA / "kube"))
-    k = kubectl.probe_kubectl(SubprocessRunner())
-    assert (k.current_context, k.client_version, k.server_version) == ("dev", "v1.35.2", "v1.35.1")
-    assert [(n.name, n.arch, n.ready) for n in k.nodes] == [("dev", "arm64", True)]
-    monkeypatch.setenv("FAKE_KUBE_UNREACHABLE", "1")
-    k = kubectl.probe_kubectl(SubprocessRunner())
-    assert not k.server_reachable and "was refused" in (k.server_error or "")
-    assert all(
-        f"--request-timeout={QUICK:g}s" in argv
-        for argv in machine.calls("kubectl")
-        if argv[:1] == ["version"] and "--client" not in argv
-    )
+def test_kubectl_probe_reachable_and_not(machine: FakeMachine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The real kubectl against the recorded API server (tests/apiserver): up, then down."""
+    apiserver.link_kubectl(machine.bin)
+    with apiserver.running_api_server(tmp_path / "cluster") as server:
+        server.load(json.loads((DATA / "kube" / "nodes.json").read_text()))
+        monkeypatch.setenv("KUBECONFIG", str(server.kubeconfig))
+        k = kubectl.probe_kubectl(SubprocessRunner())
+        assert (k.current_context, k.server_version, k.server_reachable) == ("kdoctor-test", "v1.30.0", True)
+        assert (k.client_version or "").startswith("v1.")
+        assert [(n.name, n.arch, n.ready) for n in k.nodes] == [("dev", "arm64", True)]
+        assert (k.nodes_error, k.pods_error) == (None, None)
+        # every API request the probe made carried kdoctor's QUICK request timeout (the dispatcher's own /version
+        # probe, timeout=5s, aside)
+        asked = {r.path: r.param("timeout") for r in server.requests if r.param("timeout") != "5s"}
+        assert {asked["/version"], asked["/api/v1/nodes"], asked["/api/v1/pods"]} == {f"{QUICK:g}s"}
+        port = server.port
+        server.down()
+        k = kubectl.probe_kubectl(SubprocessRunner())
+    refused = f"The connection to the server 127.0.0.1:{port} was refused - did you specify the right host or port?"
+    assert not k.server_reachable and k.server_error == refused
+    assert (k.nodes_error, k.pods_error) == (refused, refused)
+    assert {name: r.status.value for name, r in kubectl.list_records(k).items()} == {
+        "kubectl.nodes": "missing",
+        "kubectl.pods": "missing",
+    }
 
 
 def test_full_gather_of_a_fake_mac_matches_the_healthy_scenario(

@@ -1,5 +1,5 @@
-"""`kdoctor why`: every signature from a real log, and failing pods replayed by a fake kubectl
-(recorded `get pod -o json`, events and `logs --previous` shapes) with images from the real registry."""
+"""`kdoctor why`: every signature from a real log, and failing pods read by the real kubectl from the recorded API
+server (tests/apiserver) with images from the real registry."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ import pytest
 import yaml
 
 from kdoctor.why.signatures import catalogue, match_text
+from tests import apiserver
+from tests.apiserver import ApiServer, running_api_server
 from tests.conftest import DATA, FakeMachine
 from tests.registry_fixtures import Images
 
@@ -88,38 +91,47 @@ def running(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def cluster(machine: FakeMachine, monkeypatch: pytest.MonkeyPatch, images: Images, tmp_path: Path) -> Path:
-    kube = machine.root / "kube"
-    (kube / "nodes").mkdir(parents=True)
-    node = json.loads((DATA / "kube" / "nodes.json").read_text())["items"][0]
-    (kube / "nodes" / "dev.json").write_text(json.dumps(node))
-    machine.install("kubectl", "docker")
-    monkeypatch.setenv("FAKE_KUBE_DIR", str(kube))
-    monkeypatch.setenv("KDOCTOR_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
-    return kube
+def cluster(
+    machine: FakeMachine, monkeypatch: pytest.MonkeyPatch, images: Images, tmp_path: Path
+) -> Iterator[ApiServer]:
+    """The real kubectl against the recorded API server (tests/apiserver), holding the node `dev`."""
+    apiserver.link_kubectl(machine.bin)
+    machine.install("docker")
+    with running_api_server(tmp_path / "cluster") as server:
+        server.load(json.loads((DATA / "kube" / "nodes.json").read_text()))
+        monkeypatch.setenv("KUBECONFIG", str(server.kubeconfig))
+        monkeypatch.setenv("HOME", str(server.home))  # kubectl's discovery cache
+        monkeypatch.setenv("KDOCTOR_CACHE_DIR", str(tmp_path / "cache"))
+        monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+        yield server
 
 
-def put(kube: Path, pod: dict, events: list[str] | None = None, logs: dict[str, str] | None = None) -> None:
+def put(server: ApiServer, pod: dict, events: list[str] | None = None, logs: dict[str, str] | None = None) -> None:
+    """The pod, its events ("Reason: message") and its logs ({"container.previous" | "container.current": text})."""
     name = pod["metadata"]["name"]
-    (kube / "pods" / "default").mkdir(parents=True, exist_ok=True)
-    (kube / "pods" / "default" / f"{name}.json").write_text(json.dumps(pod))
-    if events:
-        (kube / "events" / "default").mkdir(parents=True, exist_ok=True)
-        items = [
-            {"reason": e.split(":", 1)[0], "message": e.split(":", 1)[1].strip(), "involvedObject": {"name": name}}
-            for e in events
-        ]
-        (kube / "events" / "default" / f"{name}.json").write_text(json.dumps({"items": items}))
+    server.load(pod)
+    for i, e in enumerate(events or []):
+        reason, message = (part.strip() for part in e.split(":", 1))
+        server.load(
+            {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {"name": f"{name}.{i}", "namespace": "default"},
+                "involvedObject": {"kind": "Pod", "name": name, "namespace": "default"},
+                "reason": reason,
+                "message": message,
+                "type": "Warning",
+            }
+        )
     for key, text in (logs or {}).items():
-        (kube / "logs" / "default" / name).mkdir(parents=True, exist_ok=True)
-        (kube / "logs" / "default" / name / f"{key}.log").write_text(text)
+        container, which = key.rsplit(".", 1)
+        server.set_log("default", name, container, text, previous=which == "previous")
 
 
 LFSTACK = next(f for f in FIXTURES if f["signature"] == "go-lfstack-push")["log"]
 
 
-def test_lfstack_pod_is_tied_to_its_go_image(cluster: Path, images: Images) -> None:
+def test_lfstack_pod_is_tied_to_its_go_image(cluster: ApiServer, images: Images) -> None:
     img = images.ref("amd64only")
     put(
         cluster,
@@ -145,7 +157,7 @@ def test_lfstack_pod_is_tied_to_its_go_image(cluster: Path, images: Images) -> N
     assert "go-lfstack-push" in out and "built with go1.19.8" in out and "What to do:" in out
 
 
-def test_image_pull_backoff_on_an_amd64_only_index(cluster: Path, images: Images) -> None:
+def test_image_pull_backoff_on_an_amd64_only_index(cluster: ApiServer, images: Images) -> None:
     img = images.ref("amd64only-index")
     status = {
         "name": "legacy",
@@ -169,7 +181,7 @@ def test_image_pull_backoff_on_an_amd64_only_index(cluster: Path, images: Images
     assert any("--provenance=false" in f for f in c["fixes"])
 
 
-def test_only_the_failing_container_is_explained(cluster: Path, images: Images) -> None:
+def test_only_the_failing_container_is_explained(cluster: ApiServer, images: Images) -> None:
     put(
         cluster,
         pod_doc(
@@ -186,7 +198,7 @@ def test_only_the_failing_container_is_explained(cluster: Path, images: Images) 
     assert by_name["sidecar"]["signatures"][0]["id"] == "go-lfstack-push"
 
 
-def test_nothing_recognisable_is_exit_1_and_says_what_was_checked(cluster: Path, images: Images) -> None:
+def test_nothing_recognisable_is_exit_1_and_says_what_was_checked(cluster: ApiServer, images: Images) -> None:
     put(
         cluster,
         pod_doc("odd", [{"name": "odd", "image": images.ref("multi")}], [crashloop("odd", 2, 1)]),
@@ -203,7 +215,7 @@ def test_nothing_recognisable_is_exit_1_and_says_what_was_checked(cluster: Path,
     assert "No known signature matched" in res.stdout
 
 
-def test_huge_and_truncated_logs(cluster: Path, images: Images) -> None:
+def test_huge_and_truncated_logs(cluster: ApiServer, images: Images) -> None:
     noise = "".join(f"2026-11-20T09:00:00Z request {i} ok\n" for i in range(200_000))  # ~7 MB
     put(
         cluster,
@@ -222,6 +234,6 @@ def test_huge_and_truncated_logs(cluster: Path, images: Images) -> None:
     assert code == 0 and doc["containers"][0]["signatures"][0]["id"] == "go-lfstack-push"  # the packing line
 
 
-def test_a_pod_that_no_longer_exists_is_exit_3(cluster: Path) -> None:
+def test_a_pod_that_no_longer_exists_is_exit_3(cluster: ApiServer) -> None:
     code, _, err = why("gone")
     assert code == 3 and "does not exist" in err

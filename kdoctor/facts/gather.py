@@ -150,6 +150,8 @@ def assemble(results: dict[str, Any], records: dict[str, ProbeRecord]) -> Facts:
     # Checks ask for "tools", not four separate probes; the per-tool records stay for the report.
     facts.probes = dict(records)
     facts.probes["tools"] = ProbeRecord(status=ProbeStatus.OK)
+    # The node and pod lists succeed or fail apart from the kubectl probe as a whole (a Forbidden list, a slow one).
+    facts.probes.update(kubectl.list_records(facts.kubectl))
     facts.probes["emulation"] = ProbeRecord(
         status=ProbeStatus.OK if facts.engine is not None else ProbeStatus.ERROR,
         reason=None if facts.engine is not None else "the engine probe did not finish",

@@ -182,6 +182,11 @@ class KubectlFacts(_Model):
     server_error: str | None = None
     nodes: list[NodeFacts] = Field(default_factory=list)
     failing_pods: list[PodProblem] = Field(default_factory=list)
+    # Why the node or pod list could not be read (kubectl's own text: Forbidden, a timeout, a dropped connection).
+    # Set: `nodes`/`failing_pods` are empty because kdoctor could not look, not because there are none. The same
+    # failure is recorded as the probe record `kubectl.nodes`/`kubectl.pods` (status error or timeout).
+    nodes_error: str | None = None
+    pods_error: str | None = None
 
 
 class ImageFact(_Model):

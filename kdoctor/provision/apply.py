@@ -140,11 +140,14 @@ class Reconciler:
             )
         if plan.registry:
             registry.configure_nodes(self.runner, plan, list(kube.node_archs(items)))
-            registry.advertise(self.runner, plan)
+            failed = registry.advertise(self.runner, plan)
+            if failed:  # the registry works; tools that read KEP-1755 just will not find it
+                steps.append(f"could not advertise the registry (kube-public/local-registry-hosting): {failed}")
         archs = kube.node_archs(items)
         record = {"profile_hash": plan.profile_hash, "immutable": plan.immutable, "addons": plan.addons}
-        if not kube.record_plan(self.runner, plan.context, record, plan.spec):
-            steps.append("could not record the applied profile in the cluster (kube-public/kdoctor-profile)")
+        failed = kube.record_plan(self.runner, plan.context, record, plan.spec)
+        if failed:
+            steps.append(f"could not record the applied profile in the cluster (kube-public/kdoctor-profile): {failed}")
         if self.apple_silicon and any(a != "arm64" for a in archs.values()):
             bad = ", ".join(f"{n}={a}" for n, a in archs.items() if a != "arm64")
             return UpResult(

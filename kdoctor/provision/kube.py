@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
 
 import yaml
 
-from kdoctor.runner import Runner
-from kdoctor.tools.kubectl import node_rows, run_kubectl
+from kdoctor.runner import CommandResult, Runner
+from kdoctor.tools.kubectl import kubectl_error, node_rows, run_kubectl
 
 RECORD_NAMESPACE = "kube-public"
 RECORD_NAME = "kdoctor-profile"
@@ -40,12 +41,26 @@ def wait_ready(
             not_ready = [n.name for n in node_rows(items) if not n.ready]
             if items and not not_ready:
                 return True, "", items
-            why = f"nodes not Ready: {', '.join(not_ready)}" if items else "no nodes registered yet"
+            if not nodes.ok:  # denied or timed out: not the same as "no nodes yet"
+                why = f"nodes: {kubectl_error(nodes)}"
+            else:
+                why = f"nodes not Ready: {', '.join(not_ready)}" if items else "no nodes registered yet"
         else:
-            why = f"/readyz: {(ready.stdout or ready.why()).strip()[:200]}"
+            why = f"/readyz: {readyz_reason(ready)}"
         if clock() >= deadline:
             return False, why, []
         sleep(2.0)
+
+
+def readyz_reason(res: CommandResult) -> str:
+    """Why /readyz did not answer `ok`: the checks it lists as failing (kube-apiserver's `[-]NAME failed: …` lines,
+    which kubectl quotes with escaped newlines inside one InternalError line), else kubectl's own text."""
+    if not res.ok:
+        failing = re.findall(r"\[-\]([\w./-]+) failed", res.stderr)
+        if failing:
+            return f"failing checks: {', '.join(dict.fromkeys(failing))}"
+        return kubectl_error(res)
+    return res.stdout.strip()[:200] or "no answer"
 
 
 def node_archs(items: list[dict[str, Any]]) -> dict[str, str]:
@@ -63,13 +78,14 @@ def read_record(runner: Runner, context: str) -> dict[str, Any] | None:
         return None
 
 
-def apply_configmap(runner: Runner, context: str, namespace: str, name: str, data: dict[str, str]) -> bool:
+def apply_configmap(runner: Runner, context: str, namespace: str, name: str, data: dict[str, str]) -> str | None:
+    """Create or update the ConfigMap; None when done, else kubectl's own reason (e.g. Forbidden)."""
     doc = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace}, "data": data}
     res = run_kubectl(runner, "apply", "-f", "-", context=context, input=json.dumps(doc))
-    return res.ok
+    return None if res.ok else kubectl_error(res)
 
 
-def record_plan(runner: Runner, context: str, immutable: dict[str, Any], spec: dict[str, Any]) -> bool:
+def record_plan(runner: Runner, context: str, immutable: dict[str, Any], spec: dict[str, Any]) -> str | None:
     return apply_configmap(
         runner,
         context,

@@ -81,10 +81,11 @@ def configure_nodes(runner: Runner, plan: Plan, nodes: list[str]) -> None:
             raise CommandFailed(("docker", "exec", node), 1, out)
 
 
-def advertise(runner: Runner, plan: Plan) -> bool:
+def advertise(runner: Runner, plan: Plan) -> str | None:
+    """The KEP-1755 ConfigMap; None when written (or no registry), else kubectl's reason."""
     reg = plan.registry
     if not reg:
-        return True
+        return None
     hosting = f'host: "{reg["host"]}"\nhelp: "https://kind.sigs.k8s.io/docs/user/local-registry/"\n'
     return apply_configmap(
         runner, plan.context, "kube-public", "local-registry-hosting", {"localRegistryHosting.v1": hosting}

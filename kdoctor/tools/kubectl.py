@@ -7,6 +7,7 @@ use QUICK so a slow API server costs the report little; everything else uses NOR
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +34,9 @@ FAILING_REASONS = frozenset(
 
 
 def kubectl_argv(*args: str, context: str | None = None, request_timeout: float | None = NORMAL) -> list[str]:
-    argv = ["kubectl", *(["--context", context] if context else []), *args]
+    # The verb first, global flags after it (kubectl takes them anywhere): a failed call is then described as
+    # `kubectl get --raw …`, not `kubectl --context NAME` (CommandResult.why() names argv[1:3]).
+    argv = ["kubectl", *args, *(["--context", context] if context else [])]
     if request_timeout is not None:
         argv.append(f"--request-timeout={request_timeout:g}s")
     return argv
@@ -51,6 +54,35 @@ def run_kubectl(
         timeout=2 * request_timeout,
         input=input,
     )
+
+
+# klog's line prefix (severity, date, time, thread, file:line): kubectl's diagnostic noise before its own message.
+_KLOG = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d")
+# What kubectl prints when its --request-timeout (or the server's own deadline) runs out; seen with kubectl 1.30 and
+# 1.32 against tests/apiserver (tests/test_apiserver.py, TIMEOUT_TEXTS) and in kube-apiserver's 504 Status.
+_TIMEOUT_MARKS = (
+    "Client.Timeout exceeded",
+    "context deadline exceeded",
+    "i/o timeout",
+    "TLS handshake timeout",
+    "Error from server (Timeout)",
+    "timed out",  # kdoctor's own process timeout, as CommandResult.why() words it
+)
+
+
+def kubectl_error(res: CommandResult) -> str:
+    """kubectl's own error text for a failed call: its last message line (klog lines skipped), e.g.
+    `Error from server (Forbidden): nodes is forbidden: User "…" cannot list resource "nodes" …`."""
+    if res.not_found or res.timed_out:
+        return res.why()
+    lines = [ln.strip() for ln in res.stderr.strip().splitlines() if ln.strip()]
+    own = [ln for ln in lines if not _KLOG.match(ln)] or lines
+    return own[-1][:300] if own else res.why()
+
+
+def is_timeout(error: str) -> bool:
+    """Whether an error text from `kubectl_error` says a deadline ran out (kdoctor's or kubectl's own)."""
+    return any(mark in error for mark in _TIMEOUT_MARKS)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 from kdoctor.errors import IncompleteError
 from kdoctor.runner import Runner
-from kdoctor.tools.kubectl import FAILING_REASONS, NORMAL, kubectl_argv
+from kdoctor.tools.kubectl import FAILING_REASONS, NORMAL, kubectl_argv, kubectl_error
 
 LOG_BYTES = 256 * 1024
 LOG_TAIL = 400
@@ -60,7 +60,7 @@ class PodFacts:
 def _json(runner: Runner, argv: list[str]) -> dict[str, Any]:
     res = runner.run(argv, timeout=2 * NORMAL)
     if not res.ok:
-        raise GatherError(res.why())
+        raise GatherError(kubectl_error(res))
     try:
         doc = json.loads(res.stdout)
     except json.JSONDecodeError:
@@ -84,9 +84,11 @@ def gather_pod(runner: Runner, name: str, namespace: str, context: str | None) -
         kubectl_argv("get", "pod", name, "-n", namespace, "-o", "json", context=context), timeout=2 * NORMAL
     )
     if not res.ok:
-        if "NotFound" in res.stderr or "not found" in res.stderr:
+        # Only the server's NotFound means the pod is gone; kubectl's own "context was not found" (a mistyped
+        # --context) or a namespace typo's wording must reach the user as kubectl printed it.
+        if f'Error from server (NotFound): pods "{name}" not found' in res.stderr:
             raise GatherError(f"pod {namespace}/{name} does not exist (any more?)")
-        raise GatherError(res.why())
+        raise GatherError(kubectl_error(res))
     try:
         pod = json.loads(res.stdout)
     except json.JSONDecodeError:
@@ -163,6 +165,9 @@ def gather_pod(runner: Runner, name: str, namespace: str, context: str | None) -
             )
             out = runner.run(argv, timeout=2 * NORMAL)
             text = out.stdout[: LOG_BYTES * 2] if out.ok else ""
+            if not out.ok:  # say so: an unread log is not an empty one
+                which = "previous" if previous else "current"
+                facts.notes.append(f"{which} log of {c.name} not read: {kubectl_error(out)}")
             if previous:
                 c.logs_previous = text
             else:

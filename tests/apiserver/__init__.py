@@ -41,6 +41,7 @@ __all__ = [
     "kubectl",
     "kubectl_env",
     "kubectl_path",
+    "link_kubectl",
     "running_api_server",
 ]
 
@@ -61,6 +62,16 @@ def kubectl_path() -> str:
     if not found:
         require_real("kubectl is not installed (/usr/bin/kubectl; see tests/apiserver/README.md for how to get one)")
     return str(found)
+
+
+def link_kubectl(bin_dir: Path) -> Path:
+    """Put the real kubectl on a PATH directory as `kubectl`, where kdoctor (which runs `kubectl` from PATH) finds
+    it. A symlink: the Google Cloud SDK dispatcher still finds its kubectl.1.NN siblings through it."""
+    link = bin_dir / "kubectl"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(kubectl_path())
+    return link
 
 
 @contextmanager

@@ -45,7 +45,7 @@ def minikube_driver(facts: Facts, c: Ctx) -> Iterator[Finding]:
             yield c.ok(f"profile {p.name!r} uses {how}", subject=p.name, data=data)
 
 
-@check("KD502", needs=("host", "tools"))
+@check("KD502", needs=("host", "tools.minikube"))
 def minikube_binary_arch(facts: Facts, c: Ctx) -> Iterator[Finding]:
     t = facts.tools.get("minikube")
     if t is None or not t.path:

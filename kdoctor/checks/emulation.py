@@ -14,7 +14,7 @@ def _source(facts: Facts) -> str:
     return f" (from {em.source})" if em and em.source != "none" else ""
 
 
-@check("KD401", needs=("emulation",))
+@check("KD401", needs=("emulation:known",))
 def qemu_go_crash(facts: Facts, c: Ctx) -> Iterator[Finding]:
     em = facts.emulation
     assert em is not None
@@ -49,7 +49,7 @@ def libkrun_no_rosetta(facts: Facts, c: Ctx) -> Iterator[Finding]:
         yield c.ok("not running on libkrun / Docker VMM")
 
 
-@check("KD403", needs=("emulation",))
+@check("KD403", needs=("emulation:known",))
 def no_emulator(facts: Facts, c: Ctx) -> Iterator[Finding]:
     em = facts.emulation
     assert em is not None

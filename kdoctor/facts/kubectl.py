@@ -80,7 +80,11 @@ def probe_kubectl(runner: Runner) -> KubectlFacts:
             facts.nodes = nodes_from([i for i in items if i.get("kind") == "Node"])
             facts.failing_pods = failing_pods({"items": [i for i in items if i.get("kind") == "Pod"]})
         except (json.JSONDecodeError, AttributeError, TypeError):
-            facts.server_error = "`kubectl get nodes,pods -o json` printed unparseable output"
+            facts.list_error = "`kubectl get nodes,pods -o json` printed unparseable output"
+    else:
+        # Forbidden or a timeout here must not read as "no nodes, no failing pods" (issue 12).
+        lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
+        facts.list_error = (lines[-1] if lines else res.why())[:300]
     return facts
 
 

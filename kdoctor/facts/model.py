@@ -31,6 +31,11 @@ class ProbeStatus(StrEnum):
     MISSING = "missing"  # the tool or file is not there; a fact in itself
     ERROR = "error"  # it is there but answered badly
     TIMEOUT = "timeout"
+    DENIED = "denied"  # it answered "forbidden" / "unauthorized": it is there but would not show us
+
+
+# A probe in one of these states could not look: whatever depends on it is skipped, never ok.
+FAILED_STATUSES = frozenset({ProbeStatus.ERROR, ProbeStatus.TIMEOUT, ProbeStatus.DENIED})
 
 
 class ProbeRecord(_Model):
@@ -180,6 +185,7 @@ class KubectlFacts(_Model):
     server_reachable: bool = False
     server_version: str | None = None
     server_error: str | None = None
+    list_error: str | None = None  # `get nodes,pods` failed although the server answered `version`
     nodes: list[NodeFacts] = Field(default_factory=list)
     failing_pods: list[PodProblem] = Field(default_factory=list)
 

@@ -195,9 +195,28 @@ def podman_info_yaml(text: str) -> Rows:
     return _row("podman", ["info", "--format", "json"], json.dumps(yaml.safe_load(text)) + "\n")
 
 
+def close_json(text: str) -> str:
+    """Close the brackets a cut-off JSON paste left open (adds only closing brackets, after a trailing comma
+    is dropped)."""
+    stack: list[str] = []
+    in_str = esc = False
+    for ch in text:
+        if in_str:
+            esc, in_str = (False, in_str) if esc else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            stack.append("]" if ch == "[" else "}")
+        elif ch in "]}" and stack:
+            stack.pop()
+    body = text.rstrip().rstrip(",")
+    return body + "".join(reversed(stack)) + "\n"
+
+
 def podman_machine_inspect(text: str) -> Rows:
-    """`podman machine inspect` JSON as pasted (an excerpt: it is closed where the paste was cut)."""
-    return _row("podman", ["machine", "inspect"], text if text.endswith("\n") else text + "\n")
+    """`podman machine inspect` JSON as pasted; when the paste was cut, its open brackets are closed
+    (close_json), so the fields it does show parse."""
+    return _row("podman", ["machine", "inspect"], close_json(text))
 
 
 CONVERTERS: dict[str, Callable[[str], Rows]] = {

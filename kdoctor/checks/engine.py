@@ -24,17 +24,64 @@ def product_name(e: EngineFacts) -> str:
     return f"{name} {e.product_version}" if e.product_version else name
 
 
+# minikube drivers that run the node as a container of the engine (the rest run their own VM).
+KIC_DRIVERS = {"docker", "podman"}
+
+
+def engine_users(facts: Facts) -> list[str]:
+    """What on this machine runs on the container engine: kic-driver minikube profiles, kind."""
+    users = [
+        f"minikube profile {p.name!r} ({p.driver} driver)"
+        for p in (facts.minikube.profiles if facts.minikube else [])
+        if (p.driver or "").lower() in KIC_DRIVERS
+    ]
+    kind = facts.tools.get("kind")
+    if (kind and kind.path) or (facts.kind and facts.kind.clusters):
+        users.append("kind")
+    return users
+
+
+def size_words(e: EngineFacts) -> str:
+    """ "4 CPUs, 7.7 GiB, arm64" with only the parts the engine said."""
+    parts = [f"{e.ncpu} CPUs" if e.ncpu else "", gib(e.mem_total) if e.mem_total else "", e.arch or ""]
+    said = ", ".join(p for p in parts if p)
+    return said or "its size and architecture not reported"
+
+
 @check("KD301", needs=("engine",))
 def engine_reachable(facts: Facts, c: Ctx) -> Iterator[Finding]:
     e = facts.engine
     assert e is not None
     if e.reachable:
-        yield c.ok(
-            f"{product_name(e)} (engine {e.server_version}) answers: {e.ncpu} CPUs, {gib(e.mem_total or 0)}, {e.arch}",
-            data={"product": e.product},
+        engine = f" (engine {e.server_version})" if e.server_version else ""
+        vm = f", VM type {e.vm_type}" if e.vm_type else ""
+        yield c.ok(f"{product_name(e)}{engine} answers: {size_words(e)}{vm}", data={"product": e.product})
+        return
+    why = e.error or "unknown reason"
+    users = engine_users(facts)
+    data = {"error": e.error, "needed_by": users}
+    if users:
+        yield c.problem(f"no container engine answers: {why}; needed by {', '.join(users)}", data=data)
+        return
+    docker = facts.tools.get("docker")
+    if docker is not None and docker.path:
+        # Only the docker CLI itself would use it: docker commands fail, but no cluster here depends on it.
+        yield c.problem(
+            f"no container engine answers: {why}; `docker` commands will fail (no cluster here needs the engine)",
+            severity=Severity.WARNING,
+            data=data,
         )
-    else:
-        yield c.problem(f"no container engine answers: {e.error or 'unknown reason'}", data={"error": e.error})
+        return
+    # Nothing here runs on the engine (a VM-driver minikube, or no cluster tool yet): not a failure.
+    others = [
+        f"minikube profile {p.name!r} uses the {p.driver} driver, which runs its own VM"
+        for p in (facts.minikube.profiles if facts.minikube else [])
+    ]
+    yield c.info(
+        f"no container engine answers ({why}); nothing found here needs one"
+        + (f": {'; '.join(others)}" if others else ""),
+        data=data,
+    )
 
 
 @check("KD302", needs=("host", "engine:reachable"))
@@ -55,7 +102,7 @@ def engine_arch(facts: Facts, c: Ctx) -> Iterator[Finding]:
 def engine_too_small(facts: Facts, c: Ctx) -> Iterator[Finding]:
     e = facts.engine
     assert e is not None
-    if e.ncpu is None or e.mem_total is None:
+    if e.ncpu is None and e.mem_total is None:
         yield c.info("the engine did not report its CPUs and memory")
         return
     min_cpus, min_mb, rec_mb = (
@@ -63,23 +110,33 @@ def engine_too_small(facts: Facts, c: Ctx) -> Iterator[Finding]:
         c.threshold("min_memory_mib"),
         c.threshold("recommended_memory_mib"),
     )
-    mem_mb = e.mem_total // MIB
+    # Each figure the engine did report is judged; one it did not is never called fine.
+    mem_mb = e.mem_total // MIB if e.mem_total is not None else None
     data = {"ncpu": e.ncpu, "memory_mib": mem_mb}
-    if e.ncpu < min_cpus:
+    found = False
+    if e.ncpu is not None and e.ncpu < min_cpus:
+        found = True
         yield c.problem(f"{product_name(e)} has {e.ncpu} CPU(s); Kubernetes needs at least {min_cpus}", data=data)
-    if mem_mb < min_mb:
+    if mem_mb is not None and mem_mb < min_mb:
+        found = True
         yield c.problem(
             f"{product_name(e)} has {mem_mb} MiB of memory, less than the {min_mb} MiB Kubernetes needs to start",
             data=data,
         )
-    elif mem_mb < rec_mb:
+    elif mem_mb is not None and mem_mb < rec_mb:
+        found = True
         yield c.problem(
             f"{product_name(e)} has {mem_mb} MiB of memory; below {rec_mb} MiB the control "
             "plane and your workloads will thrash",
             severity=Severity.WARNING,
             data=data,
         )
-    if e.ncpu >= min_cpus and mem_mb >= rec_mb:
+    if found:
+        return
+    if e.ncpu is None or mem_mb is None:
+        said = f"{e.ncpu} CPUs" if e.ncpu is not None else f"{mem_mb} MiB"
+        yield c.info(f"{said}; the engine did not report its {'CPUs' if e.ncpu is None else 'memory'}", data=data)
+    else:
         yield c.ok(f"{e.ncpu} CPUs, {mem_mb} MiB", data=data)
 
 

@@ -102,6 +102,8 @@ class EngineFacts(_Model):
     ncpu: int | None = None
     mem_total: int | None = None  # bytes
     rootless: bool = False
+    vm_type: str | None = None  # the VM's hypervisor as the product names it: vz, qemu, applehv, libkrun...
+    context: str | None = None  # the docker CLI context that was asked
     docker_desktop: DockerDesktopSettings | None = None
     colima: ColimaConfig | None = None
 

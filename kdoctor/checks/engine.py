@@ -14,6 +14,7 @@ PRODUCT_NAMES = {
     "colima": "Colima",
     "rancher-desktop": "Rancher Desktop",
     "podman": "Podman",
+    "lima": "Lima",
     "docker-engine": "Docker Engine",
     "unknown": "the container engine",
 }

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from kdoctor.facts import podman, products
+from kdoctor.facts import lima, podman, products
 from kdoctor.facts.model import ColimaConfig, DockerDesktopSettings, EngineFacts, Product
 from kdoctor.runner import Runner
 from kdoctor.tools.docker import run_docker
@@ -67,7 +67,10 @@ def engine_from_info(data: dict[str, Any], platform: str | None = None) -> Engin
 
     def number(key: str) -> int | None:
         v = data.get(key)
-        return v if isinstance(v, int) and not isinstance(v, bool) else None
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
+            # A size that is not a number is a garbled answer, not an engine of unknown size.
+            raise ValueError(f"{key} is not a number")
+        return v
 
     security = data.get("SecurityOptions")
     sec = " ".join(str(s) for s in security) if isinstance(security, list) else ""
@@ -184,6 +187,7 @@ def probe_engine(runner: Runner, *, home: Path | None = None, timeout: float = 8
     if facts.product == "docker-desktop" and platform:
         m = re.search(r"Docker Desktop (\d+\.\d+\.\d+)", platform)
         facts.product_version = m.group(1) if m else None
+    _read_lima(facts, home)
     if not facts.reachable or facts.product == "podman":
         # Podman's own CLI, when there, says what the docker CLI could not: the machine's provider and size.
         own = podman.probe_podman(runner)
@@ -193,6 +197,24 @@ def probe_engine(runner: Runner, *, home: Path | None = None, timeout: float = 8
             own.docker_desktop, own.colima = facts.docker_desktop, facts.colima
             facts = own
     return facts
+
+
+def _read_lima(facts: EngineFacts, home: Path) -> None:
+    """Rancher Desktop's or a Lima instance's lima.yaml: VM type, Rosetta, size (see kdoctor/facts/lima.py)."""
+    if facts.product == "lima":
+        facts.lima = lima.read_lima_instance(home, facts.name)
+    elif facts.product == "rancher-desktop" or (not facts.reachable and facts.product == "unknown"):
+        rd = lima.read_rancher_desktop(home)
+        if rd is not None:
+            facts.lima, facts.product = rd, "rancher-desktop"
+            if not facts.reachable and rd.container_engine == "containerd":
+                # containerd mode has no docker socket: nerdctl talks to it, docker cannot.
+                facts.error = (
+                    f"{facts.error or 'no docker engine'}; Rancher Desktop runs containerd (use nerdctl), so "
+                    "the docker CLI, minikube's docker driver and kind have no engine"
+                )
+    if facts.lima is not None and facts.lima.error is None:
+        facts.vm_type = facts.vm_type or facts.lima.vm_type
 
 
 def _platform_name(stdout: str) -> str | None:

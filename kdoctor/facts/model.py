@@ -86,7 +86,22 @@ class ColimaConfig(_Model):
     error: str | None = None
 
 
-Product = Literal["docker-desktop", "orbstack", "colima", "rancher-desktop", "podman", "docker-engine", "unknown"]
+class LimaConfig(_Model):
+    """A Lima instance's lima.yaml (Rancher Desktop's VM, or a plain Lima instance answering docker)."""
+
+    path: str
+    vm_type: str | None = None  # vz, qemu
+    rosetta: bool | None = None  # rosetta.enabled
+    arch: str | None = None
+    cpus: int | None = None
+    memory: int | None = None  # bytes
+    container_engine: str | None = None  # Rancher Desktop's settings: moby or containerd
+    error: str | None = None
+
+
+Product = Literal[
+    "docker-desktop", "orbstack", "colima", "rancher-desktop", "podman", "lima", "docker-engine", "unknown"
+]
 
 
 class EngineFacts(_Model):
@@ -106,6 +121,7 @@ class EngineFacts(_Model):
     context: str | None = None  # the docker CLI context that was asked
     docker_desktop: DockerDesktopSettings | None = None
     colima: ColimaConfig | None = None
+    lima: LimaConfig | None = None
 
 
 class BinfmtEntry(_Model):

@@ -20,7 +20,10 @@ PROVIDERS = ("applehv", "libkrun", "qemu", "wsl", "hyperv")
 
 
 def is_podman_info(data: dict[str, Any]) -> bool:
-    return isinstance(data.get("host"), dict) and isinstance(data.get("version"), dict | None) and "store" in data
+    """Podman's own `info` document (lower-case host/store/version sections), not Docker's flat one."""
+    host = data.get("host")
+    podman_keys = ("arch", "cpus", "memTotal")
+    return isinstance(host, dict) and "ServerVersion" not in data and any(k in host for k in podman_keys)
 
 
 def _arch(a: Any) -> str | None:

@@ -57,8 +57,12 @@ def minikube_binary_arch(facts: Facts, c: Ctx) -> Iterator[Finding]:
             subject=t.path,
             data={"path": t.path, "binary_arch": t.binary_arch},
         )
-    else:
+    elif t.binary_arch in ("arm64", "universal"):
         yield c.ok(f"minikube binary is {t.binary_arch}")
+    else:
+        # A script shim says nothing about the binary it runs.
+        what = "a script (a shim)" if t.binary_arch == "script" else "not readable"
+        yield c.info(f"minikube at {t.path} is {what}: the binary it runs was not checked", subject=t.path)
 
 
 @check("KD503", needs=("minikube",))

@@ -17,7 +17,14 @@ def minikube_k8s_version(facts: Facts, c: Ctx) -> Iterator[Finding]:
     tool = facts.tools.get("minikube")
     rng = versions.minikube_supported_range(tool.version if tool else None)
     if rng is None:
-        yield c.info("the installed minikube version is unknown; supported Kubernetes range not checked")
+        if tool and tool.version:
+            # Read, but older than every release in kdoctor's table (kdoctor/versions.py).
+            yield c.info(
+                f"minikube {tool.version} predates kdoctor's table of supported Kubernetes versions; "
+                "supported Kubernetes range not checked"
+            )
+        else:
+            yield c.info("the installed minikube version is unknown; supported Kubernetes range not checked")
         return
     oldest, newest, exact = rng
     lo, hi = versions.parse(oldest), versions.parse(newest)

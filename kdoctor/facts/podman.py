@@ -78,12 +78,18 @@ def machine_from_inspect(data: Any) -> dict[str, Any]:
     return out
 
 
-def probe_podman(runner: Runner, timeout: float = 4.0) -> EngineFacts | None:
-    """The podman CLI's own view, or None when it is not installed."""
+def probe_podman(runner: Runner, timeout: float = 3.0) -> EngineFacts | None:
+    """The podman CLI's own view, or None when it is not installed. Both questions go out together, so after a
+    docker CLI that timed out (8 s) the engine probe still ends within its 12 s deadline."""
+    from concurrent.futures import ThreadPoolExecutor
+
     podman = runner.which("podman")
     if podman is None:
         return None
-    res = runner.run([podman, "info", "--format", "json"], timeout=timeout)
+    with ThreadPoolExecutor(2) as pool:
+        ins_f = pool.submit(runner.run, [podman, "machine", "inspect"], timeout=timeout)
+        res = runner.run([podman, "info", "--format", "json"], timeout=timeout)
+        ins = ins_f.result()
     facts: EngineFacts
     try:
         data = json.loads(res.stdout) if res.ok and res.stdout.strip() else None
@@ -94,7 +100,6 @@ def probe_podman(runner: Runner, timeout: float = 4.0) -> EngineFacts | None:
     else:
         lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
         facts = EngineFacts(reachable=False, product="podman", error=(lines[-1] if lines else res.why())[:300])
-    ins = runner.run([podman, "machine", "inspect"], timeout=timeout)
     try:
         machine = machine_from_inspect(json.loads(ins.stdout)) if ins.ok and ins.stdout.strip() else {}
     except json.JSONDecodeError:

@@ -219,6 +219,58 @@ def podman_machine_inspect(text: str) -> Rows:
     return _row("podman", ["machine", "inspect"], close_json(text))
 
 
+def _table(text: str) -> list[dict[str, str]]:
+    """A fixed-width CLI table (header words start the columns; a blank cell stays blank)."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    header = lines[0]
+    starts = [m.start() for m in re.finditer(r"\S+", header)]
+    names = header.split()
+    rows = []
+    for ln in lines[1:]:
+        cells = [ln[a:b].strip() for a, b in zip(starts, [*starts[1:], None], strict=True)]
+        rows.append(dict(zip(names, cells, strict=True)))
+    return rows
+
+
+def _gib_bytes(v: str) -> int | None:
+    return _size(v) if v else None
+
+
+def colima_list_table(text: str) -> Rows:
+    """`colima list` table -> `colima list --json` lines, with the keys `colima ls -j` prints (name, status, arch,
+    cpus, memory and disk in bytes, runtime, address: corpus colima-x86_64-vz-label-m4-colima1304); a blank
+    cell is left out."""
+    out = []
+    for r in _table(text):
+        doc: dict[str, Any] = {"name": r["PROFILE"], "status": r["STATUS"], "arch": r["ARCH"]}
+        if r.get("CPUS", "").isdigit():
+            doc["cpus"] = int(r["CPUS"])
+        for col, key in (("MEMORY", "memory"), ("DISK", "disk")):
+            if _gib_bytes(r.get(col, "")):
+                doc[key] = _gib_bytes(r[col])
+        for col, key in (("RUNTIME", "runtime"), ("ADDRESS", "address")):
+            if r.get(col):
+                doc[key] = r[col]
+        out.append(json.dumps(doc))
+    return _row("colima", ["list", "--json"], "\n".join(out) + "\n")
+
+
+def limactl_list_table(text: str) -> Rows:
+    """`limactl list` table -> `limactl list --json` lines with Lima's keys for the columns shown (name, status,
+    vmType, arch, cpus, memory and disk in bytes, dir)."""
+    out = []
+    for r in _table(text):
+        doc: dict[str, Any] = {"name": r["NAME"], "status": r["STATUS"], "vmType": r["VMTYPE"], "arch": r["ARCH"]}
+        if r.get("CPUS", "").isdigit():
+            doc["cpus"] = int(r["CPUS"])
+        for col, key in (("MEMORY", "memory"), ("DISK", "disk")):
+            if _gib_bytes(r.get(col, "")):
+                doc[key] = _gib_bytes(r[col])
+        doc["dir"] = r.get("DIR")
+        out.append(json.dumps(doc))
+    return _row("limactl", ["list", "--json"], "\n".join(out) + "\n")
+
+
 CONVERTERS: dict[str, Callable[[str], Rows]] = {
     "docker-info-text": docker_info_text,
     "docker-version-text": docker_version_text,
@@ -229,6 +281,9 @@ CONVERTERS: dict[str, Callable[[str], Rows]] = {
     "minikube-start-log": minikube_start,
     "podman-info-yaml": podman_info_yaml,
     "podman-machine-inspect": podman_machine_inspect,
+    "colima-list-json": plain("colima", "list", "--json"),
+    "colima-list-table": colima_list_table,
+    "limactl-list-table": limactl_list_table,
 }
 
 
@@ -272,6 +327,13 @@ def _get(obj: Any, path: str) -> Any:
 
 
 def fact_value(facts: Any, path: str) -> Any:
+    if path.startswith("vms.running."):
+        # The VM that is running (the corpus cases have one).
+        vm = next((v for v in (_get(facts, "vms") or []) if (v.status or "").lower() == "running"), None)
+        field = path[len("vms.running.") :]
+        if field == "memory_gib":
+            return round(vm.memory / GIB, 1) if vm and vm.memory else None
+        return _get(vm, field)
     if path == "minikube.memory_gib":
         mb = _get(facts, "minikube.profiles[0].memory_mb")
         return round(mb / 1024, 1) if mb else None
@@ -314,6 +376,7 @@ def run_case(case: Path, workdir: Path) -> tuple[Any, list[dict[str, Any]]]:
         target = bindir / tool
         if not target.exists():
             target.symlink_to(FAKES / tool)
+    # The threads are Macs (most say which Apple chip); the host is the fakes' M2 Pro (uname, sysctl, sw_vers).
     facts = gather(SubprocessRunner(), home=workdir / "home")
     report = run_checks(facts)
     return facts, [f.to_json() for f in report.findings]

@@ -37,14 +37,9 @@ def results_from(facts: Facts) -> dict[str, Any]:
     """What each probe returned, recovered from a snapshot, so the facts can be assembled again."""
     em = facts.emulation
     node = em.source.split(":", 1)[1] if em and em.source.startswith("binfmt:") else None
-    out: dict[str, Any] = {
-        "host": facts.host,
-        "engine": facts.engine,
-        "binfmt": (node, em.binfmt if node and em else None, None if node else "not read"),
-        "minikube": facts.minikube,
-        "kind": facts.kind,
-        "kubectl": facts.kubectl,
-    }
+    # A probe's result is the Facts field of the same name (a new probe is picked up without editing this).
+    out: dict[str, Any] = {name: getattr(facts, name) for name in probe_names() if name in Facts.model_fields}
+    out["binfmt"] = (node, em.binfmt if node and em else None, None if node else "not read")
     out.update({f"tools.{name}": t for name, t in facts.tools.items()})
     return out
 

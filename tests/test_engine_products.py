@@ -191,3 +191,20 @@ def test_kd301_says_only_what_the_engine_reported() -> None:
     facts.probes = {"engine": ProbeRecord(status=ProbeStatus.OK)}
     sev, msg = _kd301(facts)
     assert sev == "ok" and "None" not in msg and "0.0 GiB" not in msg and msg.endswith("arm64")
+
+
+def test_colima_and_lima_vms_listed() -> None:
+    from kdoctor.facts.vms import parse_list
+
+    line = (CORPUS / "colima-x86_64-vz-label-m4-colima1304" / "colima-list.json").read_text()
+    (vm,) = parse_list("colima", line + "not json\n")
+    assert (vm.name, vm.status, vm.arch, vm.cpus, vm.memory, vm.runtime) == (
+        "default",
+        "Running",
+        "x86_64",
+        2,
+        2 * GIB,
+        "docker",
+    )
+    doc = '[{"name": "default", "status": "Running", "vmType": "vz", "arch": "aarch64", "cpus": 4}]'
+    assert [(v.product, v.vm_type, v.arch) for v in parse_list("lima", doc)] == [("lima", "vz", "arm64")]

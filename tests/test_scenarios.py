@@ -74,6 +74,8 @@ def test_scenario(name: str) -> None:
     code, doc = run_json("--facts", str(SCENARIOS / f"{name}.json"))
     want_code, want = EXPECTED[name]
     got = {(f["id"], f["severity"], f["subject"]) for f in doc["findings"] if f["severity"] != "ok"}
+    if "vms" not in doc["probes"]:  # snapshots from before the Colima/Lima VM probe: KD307 had nothing to read
+        want = want | {("KD307", "skipped", None)}
     assert got == want
     assert code == want_code == doc["exit_code"]
 

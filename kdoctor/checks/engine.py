@@ -204,3 +204,31 @@ def engine_settings_unreadable(facts: Facts, c: Ctx) -> Iterator[Finding]:
         yield c.problem(f"{s.path}: {s.error}", subject=s.path, data={"path": s.path})
     if not bad:
         yield c.ok("engine settings files are readable (or absent)")
+
+
+@check("KD307", needs=("host", "vms"))
+def vms_arm64(facts: Facts, c: Ctx) -> Iterator[Finding]:
+    vms = facts.vms or []
+    if not facts.apple_silicon():
+        yield c.ok("not an Apple Silicon host")
+        return
+    running = [v for v in vms if (v.status or "").lower() == "running"]
+    bad = [v for v in running if v.arch == "x86_64"]
+    for v in bad:
+        size = ", ".join(p for p in (f"{v.cpus} CPUs" if v.cpus else "", gib(v.memory) if v.memory else "") if p)
+        yield c.problem(
+            f"{v.product} VM {v.name!r} is x86_64 and running on this Apple Silicon Mac: QEMU emulates all of it"
+            + (f" ({size})" if size else ""),
+            subject=v.name,
+            data=v.model_dump(),
+        )
+    if bad:
+        return
+    if not vms:
+        yield c.ok("no Colima or Lima VMs")
+    elif not running:
+        yield c.ok(f"{len(vms)} Colima/Lima VM(s), none running")
+    elif any(v.arch is None for v in running):
+        yield c.info("a running Colima/Lima VM did not say its architecture")
+    else:
+        yield c.ok(", ".join(f"{v.product} {v.name!r} {v.arch}" for v in running))

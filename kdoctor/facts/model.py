@@ -124,6 +124,19 @@ class EngineFacts(_Model):
     lima: LimaConfig | None = None
 
 
+class VMFacts(_Model):
+    """A VM that Colima or Lima manages on this Mac (`colima list --json`, `limactl list --json`)."""
+
+    product: Literal["colima", "lima"]
+    name: str
+    status: str | None = None  # Running, Stopped, Broken...
+    arch: str | None = None  # normalised: arm64 / x86_64
+    cpus: int | None = None
+    memory: int | None = None  # bytes
+    vm_type: str | None = None  # vz, qemu (Lima says; Colima's list does not)
+    runtime: str | None = None  # docker, containerd (Colima)
+
+
 class BinfmtEntry(_Model):
     name: str
     enabled: bool
@@ -236,6 +249,7 @@ class Facts(_Model):
     minikube: MinikubeFacts | None = None
     kind: KindFacts | None = None
     kubectl: KubectlFacts | None = None
+    vms: list[VMFacts] | None = None  # None: neither colima nor limactl is installed
     images: ImagesFacts | None = None
 
     def apple_silicon(self) -> bool:

@@ -84,10 +84,14 @@ def replay(tool: str) -> None:
     """FAKE_REPLAY=file.json: answer exactly what a real machine printed (the diagnose corpus).
 
     The file maps a tool to rows {"argv": [words...], "stdout": "...", "stderr": "...", "code": n}; a row
-    answers a call whose arguments start with its words (kubectl's --request-timeout and docker's --context
-    are ignored). A call with no capture fails, saying so, rather than making an answer up."""
+    answers a call whose arguments start with its words (kubectl's --request-timeout is ignored). A call of a
+    captured tool with no capture fails, saying so, rather than making an answer up; a tool absent from the file
+    behaves as its fake always does."""
     with open(os.environ["FAKE_REPLAY"], encoding="utf-8") as fh:
-        rows = json.load(fh).get(tool) or []
+        captured = json.load(fh)
+    if tool not in captured:
+        return  # a tool the case has no captures for (the host's uname/sysctl) answers as it always does
+    rows = captured[tool]
     args = [a for a in sys.argv[1:] if not a.startswith("--request-timeout")]
     for row in rows:
         words = row["argv"]

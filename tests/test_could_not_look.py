@@ -152,3 +152,10 @@ def test_human_report_says_skipped_once(tmp_path: Path) -> None:
     out = CliRunner().invoke(app, ["diagnose", "-v", "--facts", str(snap)]).stdout
     assert "skipped: the cluster did not answer" in out
     assert "skipped: skipped" not in out
+
+
+def test_a_stopped_cluster_is_a_finding_not_an_incomplete_report() -> None:
+    err = "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?"
+    assert not run_checks(_kubectl_facts(server_error=err)).incomplete
+    listed = _kubectl_facts(server_reachable=True, server_version="v1.33.1", list_error="context deadline exceeded")
+    assert run_checks(listed).incomplete  # the server answered but the listing timed out: checks could not run

@@ -61,7 +61,10 @@ def _kubectl_record(facts: Facts, part: str) -> ProbeRecord | None:
         if not k.current_context:
             return ProbeRecord(status=ProbeStatus.MISSING, reason="no current kube context: no cluster to look at")
         why = k.server_error or "the API server did not answer"
-        return ProbeRecord(status=failure_status(why), reason=f"the cluster did not answer: {why}")
+        # A cluster that does not answer is KD704's finding about the cluster, not a probe that failed: what
+        # needs it is skipped, but the report is not "incomplete" (exit 3) for a stopped cluster.
+        status = ProbeStatus.DENIED if failure_status(why) is ProbeStatus.DENIED else ProbeStatus.MISSING
+        return ProbeRecord(status=status, reason=f"the cluster did not answer: {why}")
     if part == "list" and k.list_error:
         return ProbeRecord(status=failure_status(k.list_error), reason=k.list_error)
     return ProbeRecord(status=ProbeStatus.OK)

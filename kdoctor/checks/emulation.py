@@ -40,11 +40,19 @@ def qemu_go_crash(facts: Facts, c: Ctx) -> Iterator[Finding]:
 def libkrun_no_rosetta(facts: Facts, c: Ctx) -> Iterator[Finding]:
     em = facts.emulation
     assert em is not None
+    e = facts.engine
     if em.libkrun:
         yield c.problem(
             "Docker Desktop uses Docker VMM (libkrun), which cannot use Rosetta: amd64 "
             "containers go through QEMU whatever the Rosetta setting says"
         )
+    elif (
+        e is not None
+        and e.product in ("docker-desktop", "unknown")
+        and (e.docker_desktop is None or e.docker_desktop.error)
+    ):
+        # Only Docker Desktop's settings say whether it runs Docker VMM; they were not read.
+        yield c.info("Docker Desktop's settings were not read: Docker VMM (libkrun) not checked")
     else:
         yield c.ok("not running on libkrun / Docker VMM")
 

@@ -191,8 +191,11 @@ def known_bad_engine(facts: Facts, c: Ctx) -> Iterator[Finding]:
         )
     elif e.product_version:
         yield c.ok(f"{product_name(e)} has no known regression for local clusters")
+    elif e.product in {p for p, _ in KNOWN_BAD} or e.product == "unknown":
+        # The table lists releases of this product (or the product is unknown) but the version was not read.
+        yield c.info(f"{product_name(e)}'s version was not read: known-bad releases not checked")
     else:
-        yield c.ok("no known-bad engine release detected")
+        yield c.ok(f"no known-bad release of {product_name(e)} is listed")
 
 
 @check("KD306", needs=("engine",))

@@ -78,3 +78,30 @@ def test_engine_memory_unknown_is_not_ok() -> None:
     assert findings(_facts(engine=engine), "KD303") == [("info", "4 CPUs; the engine did not report its memory")]
     one_cpu = EngineFacts(reachable=True, product="podman", ncpu=1)
     assert findings(_facts(engine=one_cpu), "KD303")[0][0] == "error"
+
+
+def test_unknown_architectures_and_drivers_are_not_judged() -> None:
+    from kdoctor.facts.model import KubectlFacts, NodeFacts
+
+    facts = _facts(engine=EngineFacts(reachable=True, product="docker-engine", ncpu=4, mem_total=8 * GIB))
+    facts.probes["engine"] = ProbeRecord(status=ProbeStatus.OK)
+    assert findings(facts, "KD302")[0][0] == "info"  # the engine did not say its architecture
+    mk = MinikubeFacts(profiles=[MinikubeProfile(name="dev")])
+    ((sev, msg),) = findings(_facts(minikube=mk), "KD501")
+    assert sev == "info" and "does not name its driver" in msg  # not "the ? driver is unsupported"
+    kubectl = KubectlFacts(server_reachable=True, server_version="v1.33.1", nodes=[NodeFacts(name="n1")])
+    facts = _facts(kubectl=kubectl)
+    facts.probes["kubectl"] = ProbeRecord(status=ProbeStatus.OK)
+    assert findings(facts, "KD705") == [("info", "node(s) n1 did not report an architecture")]
+
+
+def test_kind_images_not_compared_without_kinds_version() -> None:
+    kind = KindFacts(clusters=[KindCluster(name="dev", nodes=[KindNode(name="n", image="kindest/node:v1.35.0")])])
+    ((sev, _),) = findings(_facts(kind=kind, tools={"kind": tool("kind", "arm64")}), "KD703")
+    assert sev == "info"
+
+
+def test_host_memory_unknown_is_not_ok() -> None:
+    facts = _facts()
+    facts.host = HostFacts(os="darwin", arch="arm64", apple_silicon=True)
+    assert findings(facts, "KD103")[0][0] == "info"

@@ -26,7 +26,9 @@ def minikube_driver(facts: Facts, c: Ctx) -> Iterator[Finding]:
     for p in mk.profiles:
         drv = (p.driver or "?").lower()
         data = {"driver": drv, "profile": p.name}
-        if drv not in ARM64_DRIVERS:
+        if not p.driver:
+            yield c.info(f"profile {p.name!r} does not name its driver: not judged", subject=p.name, data=data)
+        elif drv not in ARM64_DRIVERS:
             yield c.problem(
                 f"profile {p.name!r} uses the {drv} driver, which minikube does not support on Apple Silicon",
                 subject=p.name,

@@ -95,6 +95,8 @@ def engine_arch(facts: Facts, c: Ctx) -> Iterator[Finding]:
             "the Kubernetes node included, is emulated",
             data={"engine_arch": e.arch},
         )
+    elif e.arch is None:
+        yield c.info("the engine did not report its architecture")
     else:
         yield c.ok(f"engine VM is {e.arch}")
 

@@ -100,7 +100,11 @@ def kind_node_image(facts: Facts, c: Ctx) -> Iterator[Finding]:
                     data={"cluster": cl.name, "image": n.image},
                 )
                 break
-    if not found:
+    if found:
+        return
+    if any(n.image for cl in kd.clusters for n in cl.nodes) and dv is None:
+        yield c.info("the installed kind's version (or its default node image) is unknown: node images not compared")
+    else:
         yield c.ok("kind node images match the installed kind" if kd.clusters else "no kind clusters")
 
 
@@ -144,7 +148,10 @@ def node_arch(facts: Facts, c: Ctx) -> Iterator[Finding]:
             subject=n.name,
             data={"node": n.name, "arch": n.arch},
         )
-    if not bad:
+    unknown = [n.name for n in k.nodes if not n.arch]
+    if not bad and unknown:
+        yield c.info(f"node(s) {', '.join(unknown)} did not report an architecture")
+    elif not bad:
         yield c.ok(f"{len(k.nodes)} node(s), all arm64")
 
 

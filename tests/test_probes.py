@@ -218,6 +218,7 @@ def test_full_gather_of_a_fake_mac_matches_the_healthy_scenario(
     from kdoctor.checks.run import run_checks
 
     fake_mac(machine, monkeypatch)
+    machine.install("limactl")  # installed, with no VMs: the vms probe answers too
     machine.write(DD_SETTINGS, (DATA / "docker-desktop" / "settings-store.json").read_text())
     prof = machine.home / ".minikube/profiles/dev"
     prof.mkdir(parents=True)

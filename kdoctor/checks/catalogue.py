@@ -48,6 +48,9 @@ class Entry:
     thresholds: dict[str, Any] = field(default_factory=dict)
     sources: tuple[str, ...] = ()
     ok: str = ""
+    # When the probe a check needs was denied ("forbidden"): None = skipped like any failed probe; a severity
+    # when the denial itself is worth telling (see run.not_looked).
+    on_denied: Severity | None = None
 
 
 class Ctx:
@@ -146,6 +149,12 @@ def _entry_from(path: Path, raw: Any) -> Entry:
         severity = Severity(raw["severity"])
     except ValueError:
         raise InputError(src, f"unknown severity {raw['severity']!r}", key="severity") from None
+    on_denied = None
+    if raw.get("on_denied") is not None:
+        try:
+            on_denied = Severity(raw["on_denied"])
+        except ValueError:
+            raise InputError(src, f"unknown severity {raw['on_denied']!r}", key="on_denied") from None
     return Entry(
         id=str(raw["id"]),
         title=str(raw["title"]).strip(),
@@ -157,6 +166,7 @@ def _entry_from(path: Path, raw: Any) -> Entry:
         thresholds=dict(raw.get("thresholds") or {}),
         sources=tuple(str(s) for s in raw.get("sources") or ()),
         ok=str(raw.get("ok") or "").strip(),
+        on_denied=on_denied,
     )
 
 

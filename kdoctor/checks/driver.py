@@ -26,7 +26,9 @@ def minikube_driver(facts: Facts, c: Ctx) -> Iterator[Finding]:
     for p in mk.profiles:
         drv = (p.driver or "?").lower()
         data = {"driver": drv, "profile": p.name}
-        if drv not in ARM64_DRIVERS:
+        if not p.driver:
+            yield c.info(f"profile {p.name!r} does not name its driver: not judged", subject=p.name, data=data)
+        elif drv not in ARM64_DRIVERS:
             yield c.problem(
                 f"profile {p.name!r} uses the {drv} driver, which minikube does not support on Apple Silicon",
                 subject=p.name,
@@ -45,7 +47,7 @@ def minikube_driver(facts: Facts, c: Ctx) -> Iterator[Finding]:
             yield c.ok(f"profile {p.name!r} uses {how}", subject=p.name, data=data)
 
 
-@check("KD502", needs=("host", "tools"))
+@check("KD502", needs=("host", "tools.minikube"))
 def minikube_binary_arch(facts: Facts, c: Ctx) -> Iterator[Finding]:
     t = facts.tools.get("minikube")
     if t is None or not t.path:
@@ -57,8 +59,12 @@ def minikube_binary_arch(facts: Facts, c: Ctx) -> Iterator[Finding]:
             subject=t.path,
             data={"path": t.path, "binary_arch": t.binary_arch},
         )
-    else:
+    elif t.binary_arch in ("arm64", "universal"):
         yield c.ok(f"minikube binary is {t.binary_arch}")
+    else:
+        # A script shim says nothing about the binary it runs.
+        what = "a script (a shim)" if t.binary_arch == "script" else "not readable"
+        yield c.info(f"minikube at {t.path} is {what}: the binary it runs was not checked", subject=t.path)
 
 
 @check("KD503", needs=("minikube",))

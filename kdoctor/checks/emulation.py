@@ -14,7 +14,7 @@ def _source(facts: Facts) -> str:
     return f" (from {em.source})" if em and em.source != "none" else ""
 
 
-@check("KD401", needs=("emulation",))
+@check("KD401", needs=("emulation:known",))
 def qemu_go_crash(facts: Facts, c: Ctx) -> Iterator[Finding]:
     em = facts.emulation
     assert em is not None
@@ -40,16 +40,24 @@ def qemu_go_crash(facts: Facts, c: Ctx) -> Iterator[Finding]:
 def libkrun_no_rosetta(facts: Facts, c: Ctx) -> Iterator[Finding]:
     em = facts.emulation
     assert em is not None
+    e = facts.engine
     if em.libkrun:
         yield c.problem(
             "Docker Desktop uses Docker VMM (libkrun), which cannot use Rosetta: amd64 "
             "containers go through QEMU whatever the Rosetta setting says"
         )
+    elif (
+        e is not None
+        and e.product in ("docker-desktop", "unknown")
+        and (e.docker_desktop is None or e.docker_desktop.error)
+    ):
+        # Only Docker Desktop's settings say whether it runs Docker VMM; they were not read.
+        yield c.info("Docker Desktop's settings were not read: Docker VMM (libkrun) not checked")
     else:
         yield c.ok("not running on libkrun / Docker VMM")
 
 
-@check("KD403", needs=("emulation",))
+@check("KD403", needs=("emulation:known",))
 def no_emulator(facts: Facts, c: Ctx) -> Iterator[Finding]:
     em = facts.emulation
     assert em is not None

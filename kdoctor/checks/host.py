@@ -42,7 +42,9 @@ def host_memory(facts: Facts, c: Ctx) -> Iterator[Finding]:
     h = facts.host
     assert h is not None
     floor = c.threshold("min_host_memory_gib")
-    if h.memory_total and h.memory_total < floor * GIB:
+    if not h.memory_total:
+        yield c.info("the host's memory could not be read")
+    elif h.memory_total < floor * GIB:
         yield c.problem(
             f"the host has {gib(h.memory_total)} of memory; a local cluster beside macOS needs "
             f"at least {floor} GiB to stay responsive",

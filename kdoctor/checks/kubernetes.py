@@ -10,14 +10,21 @@ from kdoctor.facts.model import Facts
 from kdoctor.report.model import Finding, Severity
 
 
-@check("KD701", needs=("minikube", "tools"))
+@check("KD701", needs=("minikube", "tools.minikube"))
 def minikube_k8s_version(facts: Facts, c: Ctx) -> Iterator[Finding]:
     mk = facts.minikube
     assert mk is not None
     tool = facts.tools.get("minikube")
     rng = versions.minikube_supported_range(tool.version if tool else None)
     if rng is None:
-        yield c.info("the installed minikube version is unknown; supported Kubernetes range not checked")
+        if tool and tool.version:
+            # Read, but older than every release in kdoctor's table (kdoctor/versions.py).
+            yield c.info(
+                f"minikube {tool.version} predates kdoctor's table of supported Kubernetes versions; "
+                "supported Kubernetes range not checked"
+            )
+        else:
+            yield c.info("the installed minikube version is unknown; supported Kubernetes range not checked")
         return
     oldest, newest, exact = rng
     lo, hi = versions.parse(oldest), versions.parse(newest)
@@ -48,13 +55,14 @@ def minikube_k8s_version(facts: Facts, c: Ctx) -> Iterator[Finding]:
         yield c.ok(f"minikube supports Kubernetes {oldest} to {newest}" + ("" if exact else " or newer"))
 
 
-@check("KD702", needs=("kubectl",))
+@check("KD702", needs=("kubectl.server",))
 def kubectl_skew(facts: Facts, c: Ctx) -> Iterator[Finding]:
     k = facts.kubectl
     assert k is not None
     cv, sv = versions.parse(k.client_version), versions.parse(k.server_version)
-    if not k.server_reachable or cv is None or sv is None:
-        yield c.ok("no server version to compare against" if not k.server_reachable else "versions unknown")
+    if cv is None or sv is None:
+        # Both answered but a version did not parse: not looked at, so not "ok".
+        yield c.info(f"kubectl {k.client_version or '?'} vs server {k.server_version or '?'}: versions not compared")
         return
     skew = cv[1] - sv[1] if cv[0] == sv[0] else 99
     data = {"client": k.client_version, "server": k.server_version, "skew": skew}
@@ -69,7 +77,7 @@ def kubectl_skew(facts: Facts, c: Ctx) -> Iterator[Finding]:
         yield c.ok(f"kubectl {k.client_version} vs server {k.server_version}", data=data)
 
 
-@check("KD703", needs=("kind", "tools"))
+@check("KD703", needs=("kind", "tools.kind"))
 def kind_node_image(facts: Facts, c: Ctx) -> Iterator[Finding]:
     kd = facts.kind
     assert kd is not None
@@ -92,7 +100,11 @@ def kind_node_image(facts: Facts, c: Ctx) -> Iterator[Finding]:
                     data={"cluster": cl.name, "image": n.image},
                 )
                 break
-    if not found:
+    if found:
+        return
+    if any(n.image for cl in kd.clusters for n in cl.nodes) and dv is None:
+        yield c.info("the installed kind's version (or its default node image) is unknown: node images not compared")
+    else:
         yield c.ok("kind node images match the installed kind" if kd.clusters else "no kind clusters")
 
 
@@ -119,7 +131,7 @@ def context_unreachable(facts: Facts, c: Ctx) -> Iterator[Finding]:
         )
 
 
-@check("KD705", needs=("host", "kubectl"))
+@check("KD705", needs=("host", "kubectl.nodes"))
 def node_arch(facts: Facts, c: Ctx) -> Iterator[Finding]:
     k = facts.kubectl
     assert k is not None
@@ -136,17 +148,17 @@ def node_arch(facts: Facts, c: Ctx) -> Iterator[Finding]:
             subject=n.name,
             data={"node": n.name, "arch": n.arch},
         )
-    if not bad:
+    unknown = [n.name for n in k.nodes if not n.arch]
+    if not bad and unknown:
+        yield c.info(f"node(s) {', '.join(unknown)} did not report an architecture")
+    elif not bad:
         yield c.ok(f"{len(k.nodes)} node(s), all arm64")
 
 
-@check("KD706", needs=("kubectl",))
+@check("KD706", needs=("kubectl.pods",))
 def failing_pods(facts: Facts, c: Ctx) -> Iterator[Finding]:
     k = facts.kubectl
     assert k is not None
-    if not k.server_reachable:
-        yield c.ok("no reachable cluster")
-        return
     for p in k.failing_pods:
         yield c.problem(
             f"pod {p.namespace}/{p.name} is in {p.reason}"

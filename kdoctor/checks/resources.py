@@ -15,11 +15,25 @@ def _kic(p: MinikubeProfile) -> bool:
     return (p.driver or "").lower() in KIC_DRIVERS
 
 
-@check("KD601", needs=("minikube", "engine", "host"))
+def _unsized(profiles: list[MinikubeProfile]) -> list[str]:
+    """Profiles whose config says neither memory nor CPUs: nothing was judged, so nothing is "ok"."""
+    return [p.name for p in profiles if p.memory_mb is None and p.cpus is None]
+
+
+def _none_found(c: Ctx, profiles: list[MinikubeProfile], ok: str) -> Finding:
+    unknown = _unsized(profiles)
+    if unknown:
+        names = ", ".join(repr(n) for n in unknown)
+        return c.info(f"the size of minikube profile(s) {names} is unknown (not in their config): not judged")
+    return c.ok(ok if profiles else "no minikube profiles")
+
+
+@check("KD601", needs=("minikube", "host"))
 def profile_exceeds_vm(facts: Facts, c: Ctx) -> Iterator[Finding]:
-    """minikube's own "has only N MB memory but you specified M MB", before it happens."""
+    """minikube's own "has only N MB memory but you specified M MB", before it happens. A VM-driver profile
+    (qemu2, vfkit, krunkit...) is judged against this Mac without asking for a container engine."""
     mk, e, h = facts.minikube, facts.engine, facts.host
-    assert mk is not None and e is not None and h is not None
+    assert mk is not None and h is not None
     vm_mb = facts.vm_memory_mb()
     found = False
     for p in mk.profiles:
@@ -28,13 +42,14 @@ def profile_exceeds_vm(facts: Facts, c: Ctx) -> Iterator[Finding]:
             if vm_mb is None:
                 found = True
                 yield c.info(
-                    f"profile {p.name!r} uses the {p.driver} driver but the engine is not reachable, "
-                    "so its size was not compared with the VM",
+                    f"profile {p.name!r} uses the {p.driver} driver but "
+                    + ("the engine did not report its memory" if e and e.reachable else "the engine is not reachable")
+                    + ", so its size was not compared with the VM",
                     subject=p.name,
                     data=data,
                 )
                 continue
-            limit_mb, limit_cpus, where = vm_mb, e.ncpu, "the Docker VM"
+            limit_mb, limit_cpus, where = vm_mb, e.ncpu if e else None, "the Docker VM"
         else:
             limit_mb, limit_cpus, where = h.memory_total // MIB, h.cpus, "this Mac"
         total_mb = (p.memory_mb or 0) * p.nodes
@@ -54,7 +69,7 @@ def profile_exceeds_vm(facts: Facts, c: Ctx) -> Iterator[Finding]:
                 data={**data, "limit_cpus": limit_cpus},
             )
     if not found:
-        yield c.ok("every minikube profile fits its VM" if mk.profiles else "no minikube profiles")
+        yield _none_found(c, mk.profiles, "every minikube profile fits its VM")
 
 
 @check("KD602", needs=("minikube",))
@@ -94,14 +109,18 @@ def profile_below_floor(facts: Facts, c: Ctx) -> Iterator[Finding]:
                 data=data,
             )
     if not found:
-        yield c.ok("every minikube profile is above minikube's floors" if mk.profiles else "no minikube profiles")
+        yield _none_found(c, mk.profiles, "every minikube profile is above minikube's floors")
 
 
 @check("KD603", needs=("minikube", "engine:reachable"))
 def profile_no_headroom(facts: Facts, c: Ctx) -> Iterator[Finding]:
     mk = facts.minikube
     assert mk is not None
-    vm_mb = facts.vm_memory_mb() or 0
+    vm = facts.vm_memory_mb()
+    if vm is None and any(_kic(p) for p in mk.profiles):
+        yield c.info("the engine did not report its memory: the profiles' headroom was not compared")
+        return
+    vm_mb = vm or 0
     headroom = c.threshold("headroom_mb")
     found = False
     for p in mk.profiles:
@@ -117,16 +136,20 @@ def profile_no_headroom(facts: Facts, c: Ctx) -> Iterator[Finding]:
                 data={"profile": p.name, "memory_mb": total, "vm_memory_mb": vm_mb},
             )
     if not found:
-        yield c.ok("minikube profiles leave the VM headroom" if mk.profiles else "no minikube profiles")
+        yield _none_found(c, [p for p in mk.profiles if _kic(p)], "minikube profiles leave the VM headroom")
 
 
 @check("KD604", needs=("kind", "engine:reachable"))
 def kind_nodes_vs_vm(facts: Facts, c: Ctx) -> Iterator[Finding]:
     kd = facts.kind
     assert kd is not None
-    vm_mb = facts.vm_memory_mb() or 0
     per_node = c.threshold("per_node_mb")
     nodes = sum(len(cl.nodes) for cl in kd.clusters)
+    vm = facts.vm_memory_mb()
+    if nodes and vm is None:
+        yield c.info(f"{nodes} kind node(s), but the engine did not report its memory: not compared")
+        return
+    vm_mb = vm or 0
     if nodes and nodes * per_node > vm_mb:
         yield c.problem(
             f"{nodes} kind node(s) in {len(kd.clusters)} cluster(s) need about {nodes * per_node} MB "

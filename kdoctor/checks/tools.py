@@ -8,6 +8,8 @@ from kdoctor.checks.catalogue import Ctx, check
 from kdoctor.facts.model import Facts
 from kdoctor.report.model import Finding
 
+NATIVE = ("arm64", "universal")
+
 
 @check("KD201", needs=("host", "tools"))
 def tool_binary_arch(facts: Facts, c: Ctx) -> Iterator[Finding]:
@@ -16,17 +18,32 @@ def tool_binary_arch(facts: Facts, c: Ctx) -> Iterator[Finding]:
         yield c.ok("not an Apple Silicon host")
         return
     found = False
+    native, unsure, absent = [], [], []
     for name in ("kubectl", "kind", "docker"):
         t = facts.tools.get(name)
-        if t and t.path and t.binary_arch == "x86_64":
+        if t is None or not t.path:
+            absent.append(name)
+        elif t.binary_arch == "x86_64":
             found = True
             yield c.problem(
                 f"{name} at {t.path} is an x86_64 binary and runs under Rosetta",
                 subject=name,
                 data={"path": t.path, "binary_arch": t.binary_arch},
             )
-    if not found:
-        yield c.ok("kubectl, kind and docker are native arm64 (or universal) binaries")
+        elif t.binary_arch in NATIVE:
+            native.append(f"{name} {t.binary_arch}")
+        else:
+            # A shell-script shim (asdf, mise, a wrapper) or an unreadable file says nothing about the binary it runs.
+            unsure.append(f"{name} at {t.path} is {'a script (a shim)' if t.binary_arch == 'script' else 'unreadable'}")
+    if found:
+        return
+    tail = f"; not installed: {', '.join(absent)}" if absent else ""
+    if unsure:
+        yield c.info(f"{'; '.join(unsure)}: the binary it runs was not checked" + tail)
+    elif native:
+        yield c.ok(", ".join(native) + tail)
+    else:
+        yield c.info(f"not installed: {', '.join(absent)}")
 
 
 @check("KD202", needs=("tools",))

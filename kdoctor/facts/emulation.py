@@ -142,6 +142,21 @@ def resolve_emulator(
         if c.binfmt is False:
             return EmulationFacts(emulator="none", source="colima.yaml", detail="colima binfmt: false")
         return EmulationFacts(emulator="qemu", source="colima.yaml", detail=why_not)
+    lm = engine.lima
+    if engine.product in ("rancher-desktop", "lima") and lm is not None and lm.error is None:
+        if lm.arch in ("x86_64", "amd64"):
+            return EmulationFacts(emulator="native", source="lima.yaml", detail="the Lima VM is x86_64")
+        if lm.vm_type == "vz" and lm.rosetta:
+            return EmulationFacts(emulator="rosetta", source="lima.yaml", detail=why_not)
+        return EmulationFacts(
+            emulator="unknown",
+            source="lima.yaml",
+            detail=f"lima.yaml: vmType {lm.vm_type or 'default'}, Rosetta {'on' if lm.rosetta else 'off'}; "
+            f"what handles amd64 is read from binfmt_misc once a node runs ({why_not})",
+        )
+    if engine.product == "podman" and engine.vm_type == "libkrun":
+        # libkrun has no Rosetta (libkrun/libkrun#274); amd64 goes through QEMU (podman-desktop#11558).
+        return EmulationFacts(emulator="qemu", source="podman machine provider", detail="libkrun has no Rosetta")
     if engine.product == "orbstack":
         return EmulationFacts(
             emulator="rosetta", source="product", detail="OrbStack uses Rosetta unless it is turned off in its settings"

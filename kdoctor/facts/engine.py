@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from kdoctor.facts import lima, podman, products
 from kdoctor.facts.model import ColimaConfig, DockerDesktopSettings, EngineFacts, Product
 from kdoctor.runner import Runner
 from kdoctor.tools.docker import run_docker
@@ -26,21 +27,24 @@ def normalise_arch(arch: str | None) -> str | None:
     return {"aarch64": "arm64", "amd64": "x86_64", "arm64/v8": "arm64"}.get(a, a)
 
 
-def fingerprint(name: str | None, operating_system: str | None, kernel: str | None) -> Product:
-    n, o, k = (name or "").lower(), (operating_system or "").lower(), (kernel or "").lower()
-    if o == "docker desktop" or n == "docker-desktop" or k.endswith("linuxkit"):
-        return "docker-desktop"
-    if o == "orbstack" or n == "orbstack" or "orbstack" in k:
-        return "orbstack"
-    if n == "colima" or n.startswith("colima-"):
-        return "colima"
-    if n == "rancher-desktop" or o.startswith("rancher desktop"):
-        return "rancher-desktop"
-    if "podman" in n or "podman" in o or "fedora coreos" in o:
-        return "podman"
-    if o:
-        return "docker-engine"
-    return "unknown"
+def fingerprint(
+    name: str | None,
+    operating_system: str | None,
+    kernel: str | None,
+    *,
+    server_version: str | None = None,
+    platform: str | None = None,
+) -> Product:
+    """The product behind an engine that answered (rules and sources: checks/engines.yaml)."""
+    return products.fingerprint(
+        {
+            "name": name,
+            "operating_system": operating_system,
+            "kernel": kernel,
+            "server_version": server_version,
+            "platform": platform,
+        }
+    )
 
 
 def parse_info(stdout: str) -> dict[str, Any]:
@@ -50,9 +54,12 @@ def parse_info(stdout: str) -> dict[str, Any]:
     return data
 
 
-def engine_from_info(data: dict[str, Any]) -> EngineFacts:
+def engine_from_info(data: dict[str, Any], platform: str | None = None) -> EngineFacts:
     """The fields kdoctor needs, read from `docker info`'s JSON directly. (python-on-whales' SystemInfo model
-    rejects an answer with fields a newer engine added, which would turn a healthy engine into "no engine".)"""
+    rejects an answer with fields a newer engine added, which would turn a healthy engine into "no engine".)
+    A `docker` that is podman answers with podman's own document: read as such."""
+    if podman.is_podman_info(data):
+        return podman.engine_from_podman_info(data)
 
     def text(key: str) -> str | None:
         v = data.get(key)
@@ -60,6 +67,8 @@ def engine_from_info(data: dict[str, Any]) -> EngineFacts:
 
     def number(key: str) -> int | None:
         v = data.get(key)
+        # The engine answered (it gave a server version): a size of the wrong type is unknown, and the checks
+        # that need it skip; it does not turn a working engine into "no engine".
         return v if isinstance(v, int) and not isinstance(v, bool) else None
 
     security = data.get("SecurityOptions")
@@ -75,7 +84,7 @@ def engine_from_info(data: dict[str, Any]) -> EngineFacts:
         ncpu=number("NCPU"),
         mem_total=number("MemTotal"),
         rootless="rootless" in sec,
-        product=fingerprint(name, operating_system, kernel),
+        product=fingerprint(name, operating_system, kernel, server_version=text("ServerVersion"), platform=platform),
     )
 
 
@@ -169,30 +178,76 @@ def probe_engine(runner: Runner, *, home: Path | None = None, timeout: float = 8
         ver_f = pool.submit(run_docker, runner, ["version", "--format", "{{json .Server.Platform.Name}}"], timeout)
         res = run_docker(runner, ["system", "info", "--format", "{{json .}}"], timeout=timeout)
         ver = ver_f.result()
-    facts: EngineFacts
-    if res.not_found or res.timed_out:
-        facts = EngineFacts(reachable=False, error=res.why())
-    else:
-        try:
-            data = parse_info(res.stdout)
-        except ValueError:
-            data = {}
-        # With no engine the CLI still prints client JSON, with ServerErrors, and exits 1.
-        server_errors = data.get("ServerErrors") if isinstance(data, dict) else None
-        if not res.ok or server_errors or not data.get("ServerVersion"):
-            reason = "; ".join(server_errors) if server_errors else res.why()
-            if res.ok and not server_errors:
-                reason = "docker info printed no server information"
-            facts = EngineFacts(reachable=False, error=reason[:300])
-        else:
-            try:
-                facts = engine_from_info(data)
-            except Exception as exc:  # a future or garbled format must not crash the run
-                facts = EngineFacts(reachable=False, error=f"unrecognised docker info output: {type(exc).__name__}")
+    platform = _platform_name(ver.stdout) if ver.ok else None
+    facts = _docker_answer(res, platform)
     facts.docker_desktop = read_docker_desktop_settings(home)
     if facts.product == "colima" or not facts.reachable:
         facts.colima = read_colima_config(home, facts.name)
-    if facts.product == "docker-desktop" and ver.ok:
-        m = re.search(r"Docker Desktop (\d+\.\d+\.\d+)", ver.stdout)
+    if facts.product == "docker-desktop" and platform:
+        m = re.search(r"Docker Desktop (\d+\.\d+\.\d+)", platform)
         facts.product_version = m.group(1) if m else None
+    _read_lima(facts, home)
+    if not facts.reachable or facts.product == "podman":
+        # Podman's own CLI, when there, says what the docker CLI could not: the machine's provider and size.
+        own = podman.probe_podman(runner)
+        if own is not None and facts.reachable:
+            facts.vm_type = facts.vm_type or own.vm_type
+        elif own is not None and (own.reachable or own.ncpu or facts.product in ("unknown", "podman")):
+            own.docker_desktop, own.colima = facts.docker_desktop, facts.colima
+            facts = own
+    return facts
+
+
+def _read_lima(facts: EngineFacts, home: Path) -> None:
+    """Rancher Desktop's or a Lima instance's lima.yaml: VM type, Rosetta, size (see kdoctor/facts/lima.py)."""
+    if facts.product == "lima":
+        facts.lima = lima.read_lima_instance(home, facts.name)
+    elif facts.product == "rancher-desktop" or (not facts.reachable and facts.product == "unknown"):
+        rd = lima.read_rancher_desktop(home)
+        if rd is not None:
+            facts.lima, facts.product = rd, "rancher-desktop"
+            if not facts.reachable and rd.container_engine == "containerd":
+                # containerd mode has no docker socket: nerdctl talks to it, docker cannot.
+                facts.error = (
+                    f"{facts.error or 'no docker engine'}; Rancher Desktop runs containerd (use nerdctl), so "
+                    "the docker CLI, minikube's docker driver and kind have no engine"
+                )
+    if facts.lima is not None and facts.lima.error is None:
+        facts.vm_type = facts.vm_type or facts.lima.vm_type
+
+
+def _platform_name(stdout: str) -> str | None:
+    try:
+        value = json.loads(stdout.strip().splitlines()[0]) if stdout.strip() else None
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _docker_answer(res: Any, platform: str | None) -> EngineFacts:
+    """EngineFacts from `docker system info`: reachable when the server said anything about itself."""
+    if res.not_found or res.timed_out:
+        return EngineFacts(reachable=False, error=res.why())
+    try:
+        data = parse_info(res.stdout)
+    except ValueError:
+        data = {}
+    client = data.get("ClientInfo")
+    context = client.get("Context") if isinstance(client, dict) and isinstance(client.get("Context"), str) else None
+    # With no engine the CLI still prints client JSON, with ServerErrors, and exits 1.
+    server_errors = data.get("ServerErrors")
+    server_fields = ("ServerVersion", "OperatingSystem", "KernelVersion")
+    said = podman.is_podman_info(data) or any(data.get(k) for k in server_fields)
+    if not res.ok or server_errors or not said:
+        reason = "; ".join(str(e) for e in server_errors) if server_errors else res.why()
+        if res.ok and not server_errors:
+            reason = "docker info printed no server information"
+        # Only the CLI's context is left to say which product was expected to answer.
+        product = products.fingerprint({"context": context}, answered=False) if context else "unknown"
+        return EngineFacts(reachable=False, error=reason[:300], context=context, product=product)
+    try:
+        facts = engine_from_info(data, platform)
+    except Exception as exc:  # a future or garbled format must not crash the run
+        return EngineFacts(reachable=False, error=f"unrecognised docker info output: {type(exc).__name__}")
+    facts.context = context
     return facts

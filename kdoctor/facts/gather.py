@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from kdoctor import __version__
-from kdoctor.facts import emulation, engine, host, kind, kubectl, minikube, tools
+from kdoctor.facts import emulation, engine, host, kind, kubectl, minikube, tools, vms
 from kdoctor.facts.model import Facts, ImagesFacts, ProbeRecord, ProbeStatus
 from kdoctor.runner import Runner
 
@@ -51,6 +51,12 @@ def build_probes(runner: Runner, home: Path, system: str | None = None) -> list[
         _needs(runner, "kind")
         return kind.probe_kind(runner)
 
+    def vms_probe() -> Any:
+        try:
+            return vms.probe_vms(runner)
+        except LookupError as exc:
+            raise Missing(str(exc)) from None
+
     def binfmt_probe() -> Any:
         _needs(runner, "docker")
         return emulation.read_node_binfmt(runner)
@@ -63,6 +69,7 @@ def build_probes(runner: Runner, home: Path, system: str | None = None) -> list[
         Probe("minikube", minikube_probe, 15),
         Probe("kind", kind_probe, 15),
         Probe("kubectl", kubectl_probe, 15),
+        Probe("vms", vms_probe, 12),
     ]
 
 
@@ -141,6 +148,7 @@ def assemble(results: dict[str, Any], records: dict[str, ProbeRecord]) -> Facts:
     facts.minikube = results.get("minikube")
     facts.kind = results.get("kind")
     facts.kubectl = results.get("kubectl")
+    facts.vms = results.get("vms")
     node, entries, why_not = results.get("binfmt") or (
         None,
         None,

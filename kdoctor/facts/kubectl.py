@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kdoctor.facts.model import KubectlFacts, NodeFacts, PodProblem, ProbeRecord, ProbeStatus
+from kdoctor.facts.model import KubectlFacts, NodeFacts, PodProblem, ProbeRecord, ProbeStatus, failure_status
 from kdoctor.runner import CommandResult, Runner
 from kdoctor.tools.kubectl import (
     FAILING_REASONS,
@@ -126,6 +126,6 @@ def list_records(k: KubectlFacts | None) -> dict[str, ProbeRecord]:
         elif not k.server_reachable:
             status = ProbeStatus.MISSING
         else:
-            status = ProbeStatus.TIMEOUT if is_timeout(error) else ProbeStatus.ERROR
+            status = ProbeStatus.TIMEOUT if is_timeout(error) else failure_status(error)
         records[f"kubectl.{what}"] = ProbeRecord(status=status, reason=error)
     return records

@@ -6,6 +6,7 @@ A snapshot written by `kdoctor facts --output json` can be replayed with
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Literal
 
@@ -31,6 +32,24 @@ class ProbeStatus(StrEnum):
     MISSING = "missing"  # the tool or file is not there; a fact in itself
     ERROR = "error"  # it is there but answered badly
     TIMEOUT = "timeout"
+    DENIED = "denied"  # it answered "forbidden" / "unauthorized": it is there but would not show us
+
+
+_DENIED = re.compile(r"forbidden|unauthorized|cannot list resource|permission denied", re.I)
+_TIMED_OUT = re.compile(r"timed? ?out|timeout|deadline exceeded|took longer than", re.I)
+
+
+def failure_status(error: str) -> ProbeStatus:
+    """How a probe's error text failed: denied, timed out, or any other error (one reading for every probe)."""
+    if _DENIED.search(error):
+        return ProbeStatus.DENIED
+    if _TIMED_OUT.search(error):
+        return ProbeStatus.TIMEOUT
+    return ProbeStatus.ERROR
+
+
+# A probe in one of these states could not look: whatever depends on it is skipped, never ok.
+FAILED_STATUSES = frozenset({ProbeStatus.ERROR, ProbeStatus.TIMEOUT, ProbeStatus.DENIED})
 
 
 class ProbeRecord(_Model):
@@ -81,7 +100,22 @@ class ColimaConfig(_Model):
     error: str | None = None
 
 
-Product = Literal["docker-desktop", "orbstack", "colima", "rancher-desktop", "podman", "docker-engine", "unknown"]
+class LimaConfig(_Model):
+    """A Lima instance's lima.yaml (Rancher Desktop's VM, or a plain Lima instance answering docker)."""
+
+    path: str
+    vm_type: str | None = None  # vz, qemu
+    rosetta: bool | None = None  # rosetta.enabled
+    arch: str | None = None
+    cpus: int | None = None
+    memory: int | None = None  # bytes
+    container_engine: str | None = None  # Rancher Desktop's settings: moby or containerd
+    error: str | None = None
+
+
+Product = Literal[
+    "docker-desktop", "orbstack", "colima", "rancher-desktop", "podman", "lima", "docker-engine", "unknown"
+]
 
 
 class EngineFacts(_Model):
@@ -97,8 +131,24 @@ class EngineFacts(_Model):
     ncpu: int | None = None
     mem_total: int | None = None  # bytes
     rootless: bool = False
+    vm_type: str | None = None  # the VM's hypervisor as the product names it: vz, qemu, applehv, libkrun...
+    context: str | None = None  # the docker CLI context that was asked
     docker_desktop: DockerDesktopSettings | None = None
     colima: ColimaConfig | None = None
+    lima: LimaConfig | None = None
+
+
+class VMFacts(_Model):
+    """A VM that Colima or Lima manages on this Mac (`colima list --json`, `limactl list --json`)."""
+
+    product: Literal["colima", "lima"]
+    name: str
+    status: str | None = None  # Running, Stopped, Broken...
+    arch: str | None = None  # normalised: arm64 / x86_64
+    cpus: int | None = None
+    memory: int | None = None  # bytes
+    vm_type: str | None = None  # vz, qemu (Lima says; Colima's list does not)
+    runtime: str | None = None  # docker, containerd (Colima)
 
 
 class BinfmtEntry(_Model):
@@ -180,6 +230,7 @@ class KubectlFacts(_Model):
     server_reachable: bool = False
     server_version: str | None = None
     server_error: str | None = None
+    list_error: str | None = None  # `get nodes,pods` failed although the server answered `version`
     nodes: list[NodeFacts] = Field(default_factory=list)
     failing_pods: list[PodProblem] = Field(default_factory=list)
     # Why the node or pod list could not be read (kubectl's own text: Forbidden, a timeout, a dropped connection).
@@ -218,6 +269,7 @@ class Facts(_Model):
     minikube: MinikubeFacts | None = None
     kind: KindFacts | None = None
     kubectl: KubectlFacts | None = None
+    vms: list[VMFacts] | None = None  # None: neither colima nor limactl is installed
     images: ImagesFacts | None = None
 
     def apple_silicon(self) -> bool:

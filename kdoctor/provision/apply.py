@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kdoctor import versions
 from kdoctor.errors import ExitCode
 from kdoctor.provision import kube, registry
 from kdoctor.provision.model import Observed, Plan, Provider
@@ -22,7 +23,8 @@ UP_SCHEMA = "kdoctor/up/v1"
 @dataclass
 class UpResult:
     action: (
-        str  # created | started | updated | unchanged | recreated | conflict | preflight-failed | refused | not-ready
+        str  # created | started | updated | upgraded | unchanged | recreated | conflict | preflight-failed | refused |
+        # not-ready
     )
     exit_code: int
     plan: Plan
@@ -52,6 +54,19 @@ def diff_immutable(wanted: dict[str, Any], have: dict[str, Any]) -> list[dict[st
     return out
 
 
+def split_upgrades(
+    diff: list[dict[str, Any]], in_place: tuple[str, ...]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(upgrades the product applies in place, the rest). Only a strictly newer version is an upgrade; a downgrade
+    or a version that does not parse stays a conflict."""
+    ups: list[dict[str, Any]] = []
+    rest: list[dict[str, Any]] = []
+    for d in diff:
+        new, old = versions.parse(str(d["wanted"])), versions.parse(str(d["existing"]))
+        (ups if d["field"] in in_place and new and old and new > old else rest).append(d)
+    return ups, rest
+
+
 Confirm = Callable[[str], bool]
 
 
@@ -77,6 +92,7 @@ class Reconciler:
         obs = self.provider.observe(self.runner, plan)
         steps: list[str] = []
         action = "created"
+        upgrades: list[dict[str, Any]] = []
         if obs.exists:
             recorded = kube.read_record(self.runner, plan.context) if obs.running else None
             if recorded and recorded.get("profile_hash") == plan.profile_hash:
@@ -84,6 +100,9 @@ class Reconciler:
             else:
                 have = {**obs.immutable, **((recorded or {}).get("immutable") or {})}
                 diff = [d for d in diff_immutable(plan.immutable, have) if d["field"] not in plan.flexible]
+            upgrades, rest = split_upgrades(diff, self.provider.upgrades_in_place)
+            if not rest:
+                diff = []  # only upgrades the product makes in place (minikube's Kubernetes version)
             if diff:
                 if not recreate:
                     return UpResult(
@@ -109,7 +128,14 @@ class Reconciler:
                 steps.append(f"deleted {plan.cluster}")
                 obs = Observed(exists=False)
                 action = "recreated"
-        if not obs.exists:
+                upgrades = []
+        if obs.exists and upgrades:
+            change = ", ".join(f"{d['field']} {d['existing']} -> {d['wanted']}" for d in upgrades)
+            self.say(f"upgrading {plan.cluster} in place: {change}")
+            self.provider.upgrade(self.runner, plan, obs, self.progress)
+            steps.append(f"upgraded {change}")
+            action = "upgraded"
+        elif not obs.exists:
             self.say(f"creating {plan.provider} cluster {plan.cluster}")
             self.provider.create(self.runner, plan, self.progress)
             steps.append(f"created {plan.cluster}")
@@ -162,6 +188,7 @@ class Reconciler:
             "recreated": "recreated and ready",
             "started": "started and ready",
             "updated": "updated and ready",
+            "upgraded": "upgraded in place and ready",
             "unchanged": "already up and matching the profile",
         }[action]
         return UpResult(

@@ -107,6 +107,8 @@ class Kind:
     supports_addons = False
     profile_sections = ("kindConfig",)
     checks = ("KD604", "KD703")
+    # A kind cluster's Kubernetes is its node image: no in-place upgrade, a new version means a new cluster.
+    upgrades_in_place: tuple[str, ...] = ()
 
     # -- planning (pure)
 
@@ -214,6 +216,9 @@ class Kind:
     def start(self, runner: Runner, plan: Plan, observed: Observed, on_line: LineSink) -> None:
         # kind has no start/stop; its nodes are containers.
         require_ok(runner.run([*docker_argv(), "start", *observed.nodes], timeout=120), "docker start")
+
+    def upgrade(self, runner: Runner, plan: Plan, observed: Observed, on_line: LineSink) -> None:
+        raise NotImplementedError("kind has no in-place upgrade (upgrades_in_place is empty)")
 
     def stop(self, runner: Runner, plan: Plan, observed: Observed) -> None:
         require_ok(runner.run([*docker_argv(), "stop", *observed.nodes], timeout=120), "docker stop")

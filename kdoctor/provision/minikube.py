@@ -58,6 +58,10 @@ class Minikube:
     supports_addons = True
     profile_sections = ()
     checks = ("KD501", "KD502", "KD601", "KD602", "KD603", "KD701")
+    # `minikube start --kubernetes-version=<newer>` upgrades an existing cluster; an older one is refused
+    # (K8S_DOWNGRADE_UNSUPPORTED, "Unable to safely downgrade existing Kubernetes"; kubernetes/minikube
+    # cmd/minikube/cmd/start.go, which also prints "If you would like to upgrade, specify: --kubernetes-version").
+    upgrades_in_place = ("kubernetes_version",)
 
     # -- planning (pure)
 
@@ -152,6 +156,10 @@ class Minikube:
         # No size flags: minikube keeps an existing profile's sizes anyway (and warns).
         argv = ["minikube", "start", "-p", plan.cluster]
         require_ok(runner.stream(argv, on_line=on_line, timeout=1800, env=MINIKUBE_ENV), "minikube start")
+
+    def upgrade(self, runner: Runner, plan: Plan, observed: Observed, on_line: LineSink) -> None:
+        argv = ["minikube", "start", "-p", plan.cluster, f"--kubernetes-version={plan.kubernetes_version}"]
+        require_ok(runner.stream(argv, on_line=on_line, timeout=1800, env=MINIKUBE_ENV), "minikube start (upgrade)")
 
     def stop(self, runner: Runner, plan: Plan, observed: Observed) -> None:
         require_ok(runner.run(["minikube", "stop", "-p", plan.cluster], timeout=300, env=MINIKUBE_ENV), "stop")

@@ -51,7 +51,9 @@ def render_human(report: Report, console: Console, *, verbose: bool = False, tit
             shown = verbose or f.severity in (Severity.WARNING, Severity.ERROR)
             if not shown:
                 continue
-            console.print(f"    {MARK[f.severity]} {f.id} {escape(f.message)}", highlight=False)
+            # The one place the word is added: a skipped finding's message is its reason alone.
+            word = "skipped: " if f.severity is Severity.SKIPPED else ""
+            console.print(f"    {MARK[f.severity]} {f.id} {word}{escape(f.message)}", highlight=False)
             if f.severity in (Severity.WARNING, Severity.ERROR):
                 if verbose and f.why:
                     console.print(f"      [dim]why:[/] {escape(f.why)}", highlight=False)

@@ -13,6 +13,8 @@ def log_call(tool: str) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"tool": tool, "argv": sys.argv[1:]}) + "\n")
+    if os.environ.get("FAKE_REPLAY"):
+        replay(tool)
     delay = float(os.environ.get("FAKE_DELAY", "0") or 0)
     delayed = os.environ.get("FAKE_DELAY_TOOLS")  # default: every fake
     if delay and (not delayed or tool in delayed.split(",")):
@@ -76,3 +78,26 @@ def state_dir(tool: str) -> str:
     path = os.path.join(base, tool)
     os.makedirs(path, exist_ok=True)
     return path
+
+
+def replay(tool: str) -> None:
+    """FAKE_REPLAY=file.json: answer exactly what a real machine printed (the diagnose corpus).
+
+    The file maps a tool to rows {"argv": [words...], "stdout": "...", "stderr": "...", "code": n}; a row
+    answers a call whose arguments start with its words (kubectl's --request-timeout is ignored). A call of a
+    captured tool with no capture fails, saying so, rather than making an answer up; a tool absent from the file
+    behaves as its fake always does."""
+    with open(os.environ["FAKE_REPLAY"], encoding="utf-8") as fh:
+        captured = json.load(fh)
+    if tool not in captured:
+        return  # a tool the case has no captures for (the host's uname/sysctl) answers as it always does
+    rows = captured[tool]
+    args = [a for a in sys.argv[1:] if not a.startswith("--request-timeout")]
+    for row in rows:
+        words = row["argv"]
+        if args[: len(words)] == words:
+            sys.stdout.write(row.get("stdout", ""))
+            sys.stderr.write(row.get("stderr", ""))
+            raise SystemExit(int(row.get("code", 0)))
+    sys.stderr.write(f"replay: no capture of `{tool} {' '.join(args)}` in this case\n")
+    raise SystemExit(1)

@@ -112,7 +112,10 @@ def _conns(p: Phase) -> str:
 Row = tuple[str, str, str, float | None, str, bool | None]  # benchmarks/run.py's Figure fields
 
 
-def bench_latency(upstream: str, refs: list[str], work: Path, rtts: list[float]) -> list[Row]:
+def bench_latency(
+    upstream: str, refs: list[str], work: Path, rtts: list[float], extra: tuple[str, ...] = ()
+) -> list[Row]:
+    """The table per RTT (printed) and the figures at 50 ms for run.py; `extra`: kdoctor flags to compare."""
     proxy = HubProxy(upstream, pulls_limit=1_000_000)
     proxy.start()
     try:
@@ -130,11 +133,11 @@ def bench_latency(upstream: str, refs: list[str], work: Path, rtts: list[float])
             for c in (cache1, cache2):
                 shutil.rmtree(c, ignore_errors=True)
             proxy.reset()
-            cold = _kdoctor(refs_file, cache1, proxy, [])
+            cold = _kdoctor(refs_file, cache1, proxy, list(extra))
             proxy.reset(multi_scope=True)
-            cold_n = _kdoctor(refs_file, cache2, proxy, [])
+            cold_n = _kdoctor(refs_file, cache2, proxy, list(extra))
             proxy.reset()
-            warm = _kdoctor(refs_file, cache2, proxy, [])
+            warm = _kdoctor(refs_file, cache2, proxy, list(extra))
             rows.append((rtt, floor, cold, cold_n, warm))
             print(f"latency: RTT {rtt * 1000:.0f} ms done", file=sys.stderr)
         took = time.perf_counter() - t_all

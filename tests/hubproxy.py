@@ -47,6 +47,8 @@ class HubProxy:
     rate_headers: bool = True  # send RateLimit-* headers (some registries answer 429 without them)
     retry_after: str | None = None
     auth: bool = True
+    hide_access: bool = False  # tokens without the `access` claim (opaque to the client; grants kept here)
+    others_per_get: int = 0  # pulls other clients spend beside each of ours (the quota shrinks faster)
     counts: Counter[str] = field(default_factory=Counter)  # "GET manifest", "new conn registry", "429", ...
     log: list[tuple[str, str, int]] = field(default_factory=list)  # (method, path, status), in order
 
@@ -61,6 +63,7 @@ class HubProxy:
     def _run(self, ready: threading.Event) -> None:
         asyncio.set_event_loop(self._loop)
         self._pool: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._grants: dict[str, set[str]] = {}  # token signature -> repositories it grants
         reg = self._loop.run_until_complete(asyncio.start_server(self._serve_registry, "127.0.0.1", 0))
         tok = self._loop.run_until_complete(asyncio.start_server(self._serve_token, "127.0.0.1", 0))
         self._servers = [reg, tok]
@@ -81,11 +84,11 @@ class HubProxy:
 
     def reset(self, **settings: object) -> None:
         """New counters (and settings) for the next phase of a benchmark or test."""
-        for k, v in settings.items():
-            setattr(self, k, v)
         self.counts = Counter()
         self.log = []
         self.pulls_used = 0
+        for k, v in settings.items():
+            setattr(self, k, v)
 
     @property
     def realm(self) -> str:
@@ -199,9 +202,14 @@ class HubProxy:
                     hdrs = {"Content-Type": "application/json", **self._rate_headers()}
                     if self.retry_after:
                         hdrs["Retry-After"] = self.retry_after
-                    msg = b'{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]}'
+                    # Docker Hub's message, verbatim from docker/docs#21908.
+                    msg = (
+                        b'{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit. '
+                        b"You may increase the limit by authenticating and upgrading: "
+                        b'https://www.docker.com/increase-rate-limit"}]}'
+                    )
                     return 429, hdrs, msg
-                self.pulls_used += 1
+                self.pulls_used += 1 + self.others_per_get
             extra = self._rate_headers()
         status, hdrs, body = await self._forward(method, target, headers)
         return status, {**hdrs, **extra}, body
@@ -225,7 +233,7 @@ class HubProxy:
             return False
         if doc.get("exp", 0) < time.time():
             return False
-        return not repo or any(a.get("name") == repo for a in doc.get("access", []))
+        return not repo or repo in self._grants.get(sig, set())
 
     # -- the token service --------------------------------------------------------------------------
     def _token(
@@ -245,9 +253,19 @@ class HubProxy:
                 name, _, actions = rest.rpartition(":")
                 access.append({"type": typ, "name": name, "actions": actions.split(",")})
         now = int(time.time())
-        claims = {"iss": "bench", "aud": SERVICE, "iat": now, "exp": now + 300, "access": access}
+        claims: dict[str, object] = {
+            "iss": "bench",
+            "aud": SERVICE,
+            "iat": now,
+            "exp": now + 300,
+            "jti": secrets.token_hex(8),
+        }
+        if not self.hide_access:
+            claims["access"] = access
         signing = f"{JWT_HEAD}.{_b64(json.dumps(claims).encode())}"
-        token = f"{signing}.{_b64(hmac.new(KEY, signing.encode(), hashlib.sha256).digest())}"
+        sig = _b64(hmac.new(KEY, signing.encode(), hashlib.sha256).digest())
+        self._grants[sig] = {a["name"] for a in access}
+        token = f"{signing}.{sig}"
         doc = {
             "token": token,
             "access_token": token,

@@ -59,6 +59,15 @@ def images(
     no_suggest: Annotated[
         bool, typer.Option("--no-suggest", help="Do not look for newer tags that have the platform.")
     ] = False,
+    max_pulls: Annotated[
+        int | None,
+        typer.Option(
+            "--max-pulls",
+            min=0,
+            help="Manifest GETs (counted pulls) allowed per registry with a pull quota; default: half of the "
+            "pulls left, the rest kept for your own pulls. HEADs are free and not limited.",
+        ),
+    ] = None,
 ) -> None:
     """Every image's platforms from its registry, and the amd64-only Go entrypoints that will crash."""
     from kdoctor.errors import UsageError
@@ -97,6 +106,7 @@ def images(
         timeout=timeout,
         max_age=max_age,
         suggest=not no_suggest,
+        max_pulls=max_pulls,
         progress_console=None if output is Output.json else stderr_console(),
     )
     if output is Output.json:

@@ -31,6 +31,7 @@ class ScanOutcome:
     rate_limits: dict[str, dict[str, str]]
     duration_s: float
     notes: list[str] = field(default_factory=list)
+    pull_quota: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def exit_code(self) -> int:
         verdicts = {r.verdict for r in self.results}
@@ -55,6 +56,7 @@ class ScanOutcome:
             "images": [r.to_json() for r in self.results],
             "requests": self.requests,
             "rate_limits": self.rate_limits,
+            "pull_quota": self.pull_quota,
             "duration_ms": int(self.duration_s * 1000),
             "notes": self.notes,
         }
@@ -74,6 +76,7 @@ def run_scan(
     max_age: float,
     suggest: bool,
     progress_console: Console | None,
+    max_pulls: int | None = None,
 ) -> ScanOutcome:
     t0 = time.monotonic()
     with open_scanner(
@@ -86,6 +89,7 @@ def run_scan(
         timeout=timeout,
         max_age=max_age,
         suggest=suggest,
+        max_pulls=max_pulls,
     ) as scanner:
         if progress_console is not None and progress_console.is_terminal and len(uses) > 3:
             from rich.progress import Progress
@@ -96,6 +100,7 @@ def run_scan(
         else:
             results = scanner.scan(uses, concurrency=concurrency)
         stats = scanner.client.stats
+        quota = scanner.client.quota
     results.sort(key=lambda r: (-V.SEVERITY_ORDER[r.verdict], r.ref))
     return ScanOutcome(
         platform,
@@ -103,8 +108,9 @@ def run_scan(
         emulator_source,
         results,
         dict(stats.requests),
-        dict(stats.rate_limits),
+        quota.rate_limits(),
         time.monotonic() - t0,
+        pull_quota=quota.report(),
     )
 
 
@@ -130,5 +136,6 @@ def render(outcome: ScanOutcome, console: Console, *, verbose: bool = False) -> 
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
     summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items(), key=lambda kv: -V.SEVERITY_ORDER[kv[0]]))
     console.print(f"{len(outcome.results)} image(s): {summary or 'none'} in {outcome.duration_s:.2f}s")
-    for registry, rl in outcome.rate_limits.items():
-        console.print(f"{registry} rate limit: {rl.get('remaining', '?')} of {rl.get('limit', '?')} pulls left")
+    for registry, q in outcome.pull_quota.items():
+        used = f" (this scan spent {q['pulls_used']})" if q["pulls_used"] else ""
+        console.print(f"{registry}: {q['advice']}{used}", markup=False, highlight=False)

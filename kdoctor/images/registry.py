@@ -19,19 +19,22 @@ from typing import Any, TypeVar
 
 import httpx
 
-from kdoctor import __version__
 from kdoctor.errors import RegistryError
 from kdoctor.images import auth
 from kdoctor.images.cache import Cache
 from kdoctor.images.negotiate import Authenticator
 from kdoctor.images.platforms import ACCEPT
+from kdoctor.images.quota import Quota
 from kdoctor.images.reference import Reference, is_loopback_registry
+from kdoctor.images.tokens import TokenStore
+from kdoctor.images.transport import FirstContact, HostPools, drain
 from kdoctor.images.wire import Manifest, digest_of, parse_manifest, status_error
 from kdoctor.runner import Runner, SubprocessRunner
 
 MAX_MANIFEST = 4 << 20
 MAX_CONFIG = 8 << 20
 RETRY_STATUS = {429, 500, 502, 503, 504}
+MANIFEST = {"Accept": ACCEPT}
 T = TypeVar("T")
 
 
@@ -39,7 +42,6 @@ T = TypeVar("T")
 class Stats:
     lock: threading.Lock = field(default_factory=threading.Lock)
     requests: Counter[str] = field(default_factory=Counter)  # "GET manifest", "HEAD manifest", "GET blob", ...
-    rate_limits: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def count(self, what: str) -> None:
         with self.lock:
@@ -63,6 +65,7 @@ class RegistryClient:
         retries: int = 3,
         max_age: float = 0.0,
         docker_config: auth.DockerConfig | None = None,
+        max_pulls: int | None = None,
     ):
         self.runner = runner or SubprocessRunner()
         self.cache = cache or Cache(enabled=False)
@@ -73,18 +76,22 @@ class RegistryClient:
         self.stats = Stats()
         self._memo: dict[str, Future[Any]] = {}
         self._memo_lock = threading.Lock()
-        self._http = httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-            follow_redirects=True,  # blobs live on CDNs; httpx drops Authorization across origins
-            headers={"User-Agent": f"kdoctor/{__version__}"},
-        )
+        self._http = HostPools(timeout=timeout, size=concurrency)  # the token host has its own pool
+        self._first = FirstContact(wait=timeout * 2)
+        self.quota = Quota(max_pulls)
         config = docker_config if docker_config is not None else auth.DockerConfig.load()
-        self.auth = Authenticator(self._http, self.runner, config, self.stats.count)
+        self.tokens = TokenStore(self.cache.root if self.cache.enabled else None, persist=self.cache.enabled)
+        self.auth = Authenticator(self._http.for_url, self.runner, config, self.stats.count, self.tokens)
 
     def close(self) -> None:
         self.cache.flush()
+        self.tokens.flush()
+        self.auth.close()
         self._http.close()
+
+    def plan(self, refs: list[Reference]) -> None:
+        """The references a scan will read: their tokens are then asked for several scopes at a time."""
+        self.auth.plan(refs)
 
     # -- plumbing ---------------------------------------------------------------------------
     def _base(self, ref: Reference) -> str:
@@ -92,15 +99,23 @@ class RegistryClient:
         return f"{'http' if plain else 'https'}://{ref.api_host}/v2/{ref.repository}"
 
     def _record_rate_limit(self, ref: Reference, resp: httpx.Response) -> None:
-        limit = resp.headers.get("ratelimit-limit")
-        if limit is None:
-            return
-        with self.stats.lock:
-            self.stats.rate_limits[ref.registry] = {
-                "limit": limit,
-                "remaining": resp.headers.get("ratelimit-remaining", ""),
-                "source": resp.headers.get("docker-ratelimit-source", ""),
-            }
+        self.quota.observe(ref.registry, resp.headers)
+
+    def _send(self, ref: Reference, req: httpx.Request) -> httpx.Response:
+        """Send one request; a manifest GET is a pull and must fit the registry's pull quota (quota.py)."""
+        if req.method != "GET":
+            return self._http.send(req, stream=True)
+        counted = "/manifests/" in req.url.path
+        self.quota.reserve(ref.registry, counted=counted)
+        if not counted:
+            return self._http.send(req, stream=True)
+        answered = False
+        try:
+            resp = self._http.send(req, stream=True)
+            answered = resp.status_code < 400
+            return resp
+        finally:
+            self.quota.settle(ref.registry, spent=answered)
 
     @contextmanager
     def _request(
@@ -116,7 +131,7 @@ class RegistryClient:
             self.stats.count(f"{method} {what}")
             try:
                 req = self._http.build_request(method, url, headers=hdrs)
-                resp = self._http.send(req, stream=True)
+                resp = self._send(ref, req)
             except httpx.TimeoutException:
                 err: RegistryError = RegistryError(f"timed out talking to {ref.registry}")
                 resp = None
@@ -133,17 +148,20 @@ class RegistryClient:
             if resp.status_code == 401 and not authed_once:
                 authed_once = True
                 challenge = resp.headers.get("www-authenticate", "")
-                resp.close()
+                drain(resp)
                 if not challenge:
                     raise RegistryError("401 unauthorized (no challenge)", status=401)
                 continue
+            if resp.status_code == 429 and method == "GET" and self.quota.spent_by(ref.registry, resp):
+                drain(resp)
+                raise self.quota.refuse(ref.registry)
             if resp.status_code in RETRY_STATUS and attempt < self.retries:
                 attempt += 1
                 delay = _backoff(attempt)
                 ra = resp.headers.get("retry-after")
                 if ra and ra.strip().isdigit():
                     delay = min(float(ra), 10.0)
-                resp.close()
+                drain(resp)
                 time.sleep(delay)
                 continue
             try:
@@ -151,7 +169,7 @@ class RegistryClient:
                     raise status_error(resp, ref.registry)
                 yield resp
             finally:
-                resp.close()
+                drain(resp)
             return
 
     def _read_capped(self, resp: httpx.Response, cap: int, what: str) -> bytes:
@@ -191,7 +209,8 @@ class RegistryClient:
         return self._retrying(lambda: self._get_manifest_once(ref, reference, expect))
 
     def _get_manifest_once(self, ref: Reference, reference: str, expect: str | None) -> Manifest:
-        with self._request("GET", ref, f"manifests/{reference}", "manifest", headers={"Accept": ACCEPT}) as resp:
+        path = f"manifests/{reference}"
+        with self._first.contact(ref.registry), self._request("GET", ref, path, "manifest", headers=MANIFEST) as resp:
             raw = self._read_capped(resp, MAX_MANIFEST, "manifest")
             header = resp.headers.get("docker-content-digest")
             ctype = resp.headers.get("content-type", "")
@@ -253,7 +272,8 @@ class RegistryClient:
 
     def head(self, ref: Reference) -> str | None:
         """The digest a tag points at (HEAD does not count against Docker Hub's pull limit)."""
-        with self._request("HEAD", ref, f"manifests/{ref.ref}", "manifest", headers={"Accept": ACCEPT}) as resp:
+        path = f"manifests/{ref.ref}"
+        with self._first.contact(ref.registry), self._request("HEAD", ref, path, "manifest", headers=MANIFEST) as resp:
             digest = resp.headers.get("docker-content-digest")
         return digest if digest and digest.startswith("sha256:") else None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as FuturesTimeout
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -212,6 +212,11 @@ class Scanner:
                 groups[k].sources.extend(s for s in u.sources if s not in groups[k].sources)
             else:
                 groups[k] = ImageUse(u.ref, u.command, u.args, u.platform, list(u.sources))
+        planned = []
+        for use in groups.values():
+            with suppress(ReferenceError):  # reported by scan_one
+                planned.append(parse(use.ref))
+        self.client.plan(planned)
         results: list[ImageResult] = []
         pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="image")
         futures = {pool.submit(self.scan_one, use): use for use in groups.values()}
@@ -258,6 +263,7 @@ def open_scanner(
     retries: int = 3,
     max_age: float = 0.0,
     suggest: bool = True,
+    max_pulls: int | None = None,
 ) -> Iterator[Scanner]:
     """The one place a registry client and a scanner are built; the client (and its cache) is closed after."""
     client = RegistryClient(
@@ -268,6 +274,7 @@ def open_scanner(
         timeout=timeout,
         retries=retries,
         max_age=max_age,
+        max_pulls=max_pulls,
     )
     try:
         yield Scanner(client, target, emulator, suggest=suggest)

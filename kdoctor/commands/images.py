@@ -18,6 +18,7 @@ from kdoctor.commands._common import (
     stdout_console,
 )
 from kdoctor.errors import EXIT_HELP
+from kdoctor.images import DEFAULT_CONCURRENCY
 
 
 def images(
@@ -53,8 +54,8 @@ def images(
         ),
     ] = 0.0,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, max=64, help="Parallel registry connections.")
-    ] = 16,
+        int, typer.Option("--concurrency", min=1, max=64, help="Parallel connections per registry host.")
+    ] = DEFAULT_CONCURRENCY,
     timeout: Annotated[float, typer.Option("--timeout", min=0.5, help="Per-request timeout in seconds.")] = 10.0,
     no_suggest: Annotated[
         bool, typer.Option("--no-suggest", help="Do not look for newer tags that have the platform.")

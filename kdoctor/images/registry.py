@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import httpx
 
 from kdoctor.errors import RegistryError
-from kdoctor.images import auth
+from kdoctor.images import DEFAULT_CONCURRENCY, auth
 from kdoctor.images.cache import Cache
 from kdoctor.images.negotiate import Authenticator
 from kdoctor.images.platforms import ACCEPT
@@ -60,7 +60,7 @@ class RegistryClient:
         runner: Runner | None = None,
         cache: Cache | None = None,
         insecure: set[str] | None = None,
-        concurrency: int = 16,
+        concurrency: int = DEFAULT_CONCURRENCY,
         timeout: float = 10.0,
         retries: int = 3,
         max_age: float = 0.0,

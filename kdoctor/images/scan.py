@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kdoctor.errors import KdoctorError
+from kdoctor.images import DEFAULT_CONCURRENCY
 from kdoctor.images import verdict as V
 from kdoctor.images.analyse import analyse_entrypoint
 from kdoctor.images.cache import Cache
@@ -201,7 +202,7 @@ class Scanner:
         self,
         uses: list[ImageUse],
         *,
-        concurrency: int = 16,
+        concurrency: int = DEFAULT_CONCURRENCY,
         progress: Callable[[ImageResult], None] | None = None,
         budget: float | None = None,
     ) -> list[ImageResult]:
@@ -258,7 +259,7 @@ def open_scanner(
     *,
     use_cache: bool = True,
     insecure: set[str] | frozenset[str] = frozenset(),
-    concurrency: int = 16,
+    concurrency: int = DEFAULT_CONCURRENCY,
     timeout: float = 10.0,
     retries: int = 3,
     max_age: float = 0.0,

@@ -112,6 +112,48 @@ def _conns(p: Phase) -> str:
 Row = tuple[str, str, str, float | None, str, bool | None]  # benchmarks/run.py's Figure fields
 
 
+QUOTA_CASES = [
+    ("default (half of what is left)", {}, []),
+    (
+        "a 429 mid-run: others pull too, Retry-After 2, --max-pulls 100",
+        {"others_per_get": 1, "retry_after": "2"},
+        ["--max-pulls", "100"],
+    ),
+]
+
+
+def bench_quota(proxy: HubProxy, refs: list[str], work: Path, extra: tuple[str, ...]) -> list[Row]:
+    """10 pulls left, 100 references, at 50 ms: what kdoctor spends, and that nothing follows a 429."""
+    refs_file = _refs_json(refs, work / "quota-refs.json")
+    print(f"\n### 7. pull quota: 10 of 100 pulls left, {len(refs)} references, RTT 50 ms\n")
+    print("| case | time | manifest GETs | 429s | GETs after the first 429 | verdicts |\n|---|---|---|---|---|---|")
+    rows: list[Row] = []
+    for label, settings, flags in QUOTA_CASES:
+        cache = work / f"quota-cache-{len(rows)}"
+        shutil.rmtree(cache, ignore_errors=True)
+        proxy.reset(rtt=0.05, multi_scope=True, pulls_limit=100, pulls_used=90, others_per_get=0, retry_after=None)
+        proxy.reset(rtt=0.05, pulls_limit=100, pulls_used=90, **settings)
+        p = _kdoctor(refs_file, cache, proxy, [*extra, *flags])
+        c = p.counts
+        print(
+            f"| {label} | {p.seconds:.2f} s | {c.get('GET manifest', 0)} | {c.get('429', 0)} "
+            f"| {c.get('GET after 429', 0)} | {json.dumps(p.verdicts)} |"
+        )
+        after = c.get("GET after 429", 0)
+        rows.append(
+            (
+                f"7. quota, {label}",
+                f"{p.seconds:.2f}s, {after} GETs after a 429",
+                "-",
+                None,
+                "0, seconds",
+                after == 0 and p.seconds < 5,
+            )
+        )
+    proxy.reset(pulls_limit=1_000_000, others_per_get=0, retry_after=None)
+    return rows
+
+
 def bench_latency(
     upstream: str, refs: list[str], work: Path, rtts: list[float], extra: tuple[str, ...] = ()
 ) -> list[Row]:
@@ -141,6 +183,7 @@ def bench_latency(
             rows.append((rtt, floor, cold, cold_n, warm))
             print(f"latency: RTT {rtt * 1000:.0f} ms done", file=sys.stderr)
         took = time.perf_counter() - t_all
+        quota = bench_quota(proxy, via[:100], work, extra)
     finally:
         proxy.stop()
     n = len(refs)
@@ -160,7 +203,7 @@ def bench_latency(
         print(f"| {rtt * 1000:.0f} ms | {_conns(floor)} | {_conns(cold)} | {_conns(cold_n)} | {_conns(warm)} |")
     verdicts = {json.dumps(p.verdicts) for row in rows for p in row[2:]}
     print(f"\nverdicts: {' / '.join(sorted(verdicts))}")
-    figs: list[Row] = []
+    figs: list[Row] = list(quota)
     at = min(rows, key=lambda r: abs(r[0] - 0.05))
     rtt, floor, cold, cold_n, warm = at
     label = f"{rtt * 1000:.0f} ms, {n} refs"

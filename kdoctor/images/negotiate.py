@@ -92,6 +92,10 @@ class Authenticator:
                     self._pos[(ref.registry, _scope(ref))] = len(scopes)
                     scopes.append(_scope(ref))
 
+    def knows(self, registry: str) -> bool:
+        """Is this registry's auth known (from this run or an earlier one), so requests need no probe?"""
+        return self._store.realm(registry) is not None
+
     def _credentials(self, registry: str) -> auth.Credentials | None:
         with self._lock:
             if registry not in self._creds:

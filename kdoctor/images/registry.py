@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -273,7 +273,9 @@ class RegistryClient:
     def head(self, ref: Reference) -> str | None:
         """The digest a tag points at (HEAD does not count against Docker Hub's pull limit)."""
         path = f"manifests/{ref.ref}"
-        with self._first.contact(ref.registry), self._request("HEAD", ref, path, "manifest", headers=MANIFEST) as resp:
+        # A HEAD is free: it waits for the first contact only while the registry's auth is unknown.
+        gate = nullcontext() if self.auth.knows(ref.registry) else self._first.contact(ref.registry)
+        with gate, self._request("HEAD", ref, path, "manifest", headers=MANIFEST) as resp:
             digest = resp.headers.get("docker-content-digest")
         return digest if digest and digest.startswith("sha256:") else None
 

@@ -50,10 +50,13 @@ class RegistryQuota:
     spent: bool = False  # the registry answered 429 toomanyrequests
 
     def advice(self) -> str:
+        hint = "`docker login`, or `--max-age` to answer from the cache"
+        if self.remaining is None:
+            return f"the registry does not say how many pulls are left; {hint}"
         hours = f" in the next {self.window_s / 3600:g} h" if self.window_s else ""
-        left = "?" if self.remaining is None else str(self.remaining)
-        total = "?" if self.limit is None else str(self.limit)
-        return f"{left} of {total} pulls left{hours}; `docker login`, or `--max-age` to answer from the cache"
+        if self.limit is None:
+            return f"{self.remaining} pulls left{hours}; {hint}"
+        return f"{self.remaining} of {self.limit} pulls left{hours}; {hint}"
 
 
 class Quota:
@@ -182,5 +185,5 @@ class Quota:
                     "advice": q.advice(),
                 }
                 for r, q in self._by_registry.items()
-                if q.remaining is not None or q.spent or q.used or q.allowance is not None
+                if q.remaining is not None or q.spent
             }

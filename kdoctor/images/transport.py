@@ -9,6 +9,7 @@ reading every answer to its end keep them all alive.
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,6 +46,7 @@ class HostPools:
         self._limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
         self._clients: dict[str, httpx.Client] = {}
         self._lock = threading.Lock()
+        self._ssl: ssl.SSLContext | None = None  # one for all hosts: loading the CA bundle takes ~20 ms
 
     def for_url(self, url: str) -> httpx.Client:
         parts = urlsplit(url)
@@ -52,7 +54,10 @@ class HostPools:
         with self._lock:
             client = self._clients.get(key)
             if client is None:
+                if self._ssl is None:
+                    self._ssl = httpx.create_ssl_context()
                 client = self._clients[key] = httpx.Client(
+                    verify=self._ssl,
                     timeout=self._timeout,
                     limits=self._limits,
                     follow_redirects=True,  # blobs live on CDNs; httpx drops Authorization across origins

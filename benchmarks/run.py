@@ -2,6 +2,7 @@
 
     python benchmarks/run.py            # the full run (README "Performance"); a few minutes
     python benchmarks/run.py --quick    # tiny sizes, 2 runs: proves the harness still works (the tests run it)
+    python benchmarks/run.py --latency  # only benchmark 7: 500 refs at RTT 0/20/50/100 ms behind a Hub-like proxy
 
 Sets up its own fixtures: the real registry server (Debian's docker-registry) on loopback with images
 assembled from real Go binaries, as the tests do. Exits non-zero only when it could not run; a missed
@@ -26,6 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.latency import bench_latency  # noqa: E402
 from tests.imagebuilder import Pusher  # noqa: E402
 from tests.realparts import RegistryServer, build_binaries, start_registry  # noqa: E402
 
@@ -407,7 +409,7 @@ def push_distinct_multiarch_repos(p: Pusher, bins: dict[str, bytes], n: int) -> 
 
 
 def bench_deep(refs: list[str], work: Path, runs: int) -> list[Figure]:
-    """7. What `--deep` costs: multi-arch references whose arm64 entries are distinct images (one layer with a
+    """8. What `--deep` costs: multi-arch references whose arm64 entries are distinct images (one layer with a
     static Go binary), default against --deep, cold (empty cache) and warm (second run), on loopback."""
     yml = refs_yaml(refs, work / "refs-deep.json")
     n = len(refs)
@@ -432,10 +434,10 @@ def bench_deep(refs: list[str], work: Path, runs: int) -> list[Figure]:
         results[(mode, "warm")] = measure(warm, runs)
     for phase in ("cold", "warm"):
         base, deep = results[("default", phase)], results[("--deep", phase)]
-        figs.append(Figure(f"7. {phase}, default ({n} refs)", fmt(base), "-", None, "baseline", None))
+        figs.append(Figure(f"8. {phase}, default ({n} refs)", fmt(base), "-", None, "baseline", None))
         figs.append(
             Figure(
-                f"7. {phase}, --deep ({n} refs)",
+                f"8. {phase}, --deep ({n} refs)",
                 f"{fmt(deep)}; requests {json.dumps(counts[('--deep', phase)])}",
                 f"{phase} default",
                 deep[0] / base[0],
@@ -459,12 +461,15 @@ def print_table(figs: list[Figure]) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes and 2 runs: proves the harness works")
-    ap.add_argument("--only", action="append", help="run only benchmarks whose number is given (1-7)")
+    ap.add_argument("--only", action="append", help="run only benchmarks whose number is given (1-8)")
+    ap.add_argument("--latency", action="store_true", help="only benchmark 7 (network distances), full size")
     opts = ap.parse_args()
     quick = opts.quick
     runs = 2 if quick else 5
     n_refs, skopeo_n, big_mb, scale_n = (40, 10, 20, 200) if quick else (500, 500, 500, 5000)
-    only = set(opts.only or "1234567")
+    only = {"7"} if opts.latency else set(opts.only or "12345678")
+    # Benchmark 7 runs each figure once (a kdoctor run is seconds long at 100 ms); quick: 20 refs, 2 RTTs.
+    rtts = [0.0, 0.02] if quick else [0.0, 0.02, 0.05, 0.1]
     work = Path(tempfile.mkdtemp(prefix="kdoctor-bench-"))
     reg = None
     figs: list[Figure] = []
@@ -487,6 +492,8 @@ def main() -> int:
         if "6" in only:
             figs += bench_scale(refs, work, runs, scale_n)
         if "7" in only:
+            figs += [Figure(*row) for row in bench_latency(reg.host, refs[: 20 if quick else 500], work, rtts)]
+        if "8" in only:
             figs += bench_deep(push_distinct_multiarch_repos(pusher, bins, n_refs), work, runs)
     except Exception as exc:  # could not run: the only reason to exit non-zero
         print(f"benchmarks could not run: {type(exc).__name__}: {exc}", file=sys.stderr)

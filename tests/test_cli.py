@@ -146,7 +146,12 @@ def test_benchmarks_quick_mode_still_runs() -> None:
     from tests.conftest import REPO
 
     res = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--only", "1", "--only", "4", "--only", "5"],
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "run.py"),
+            "--quick",
+            *["--only", "1", "--only", "4", "--only", "5", "--only", "7", "--only", "8"],
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -154,3 +159,5 @@ def test_benchmarks_quick_mode_still_runs() -> None:
     assert res.returncode == 0, res.stderr[-2000:]
     assert "| 1. lookup cold, kdoctor" in res.stdout and "| 4. diagnose" in res.stdout
     assert "| 5. kdoctor --version" in res.stdout
+    assert "| 7. latency cold (20 ms, 20 refs)" in res.stdout and "proxy overhead" in res.stdout
+    assert "| 8. cold, --deep (40 refs)" in res.stdout and "| 8. warm, --deep (40 refs)" in res.stdout

@@ -421,4 +421,5 @@ def test_rate_limit_headers_are_reported(faults: FaultProxy, tmp_path: Path) -> 
         faults.host: {"limit": "100;w=21600", "remaining": "76;w=21600", "source": "192.0.2.7"}
     }
     text = kdoctor_images(tmp_path / "text", f"{faults.host}/kdoctor/hello:multi").stdout
-    assert "76;w=21600 of 100;w=21600 pulls left" in text
+    # Issue 15 changed this line from the raw headers ("76;w=21600 of 100;w=21600 pulls left") to plain words.
+    assert "76 of 100 pulls left in the next 6 h; `docker login`, or `--max-age` to answer from the cache" in text

@@ -176,3 +176,32 @@ def test_malformed_docker_config_does_not_leak_or_crash(basic_registry: Registry
     assert code == 3 and json.loads(out)["images"][0]["verdict"] == "unknown"
     assert "Traceback" not in err
     assert_no_secret(out, err)
+
+
+def test_one_token_request_for_several_repositories(
+    token_registry: tuple[RegistryServer, TokenServer], tmp_path: Path
+) -> None:
+    """The real registry checks each token's access claim, so a token it accepts for both repositories
+    really grants both."""
+    server, tokens = token_registry
+    auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    refs = [f"{server.host}/kdoctor/hello:multi", f"{server.host}/kdoctor/app:1.2.0"]
+    both = ["repository:kdoctor/hello:pull", "repository:kdoctor/app:pull"]
+    before = len(tokens.scope_lists)
+    code, out, err = kdoctor(
+        write_config(tmp_path / "a", {"auths": {server.host: {"auth": auth}}}), "-o", "json", *refs
+    )
+    assert code == 0 and [i["verdict"] for i in json.loads(out)["images"]] == ["native", "native"], err
+    assert tokens.scope_lists[before:] == [both]
+    # A service that grants only the first scope: its token's access claim says so, and the second
+    # repository gets a token of its own.
+    tokens.multi_scope = False
+    try:
+        before = len(tokens.scope_lists)
+        cfg = write_config(tmp_path / "b", {"auths": {server.host: {"auth": auth}}})
+        code, out, err = kdoctor(cfg, "-o", "json", *refs)
+    finally:
+        tokens.multi_scope = True
+    assert code == 0 and [i["verdict"] for i in json.loads(out)["images"]] == ["native", "native"], err
+    assert tokens.scope_lists[before:] == [both, both[1:]]
+    assert_no_secret(out, err, extra=tokens.issued)

@@ -32,7 +32,9 @@ class TokenServer:
     requests: list[dict[str, str]] = field(default_factory=list)
     anonymous: bool = False
     identity_tokens: dict[str, str] = field(default_factory=dict)  # token -> subject
+    scope_lists: list[list[str]] = field(default_factory=list)  # the `scope` parameters of each GET
     issued: list[str] = field(default_factory=list)
+    multi_scope: bool = True  # honour several `scope` parameters (Docker's token spec); False: only the first
 
     def start(self) -> None:
         from cryptography import x509
@@ -63,9 +65,12 @@ class TokenServer:
                 pass
 
             def do_GET(self) -> None:
-                q = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
+                multi = parse_qs(urlparse(self.path).query)
+                q = {k: v[0] for k, v in multi.items()}
+                scopes = multi.get("scope", [])
                 auth = self.headers.get("Authorization", "")
                 server.requests.append({"path": urlparse(self.path).path, "authorization": auth, **q})
+                server.scope_lists.append(scopes)
                 user = None
                 if auth.startswith("Basic "):
                     u, _, p = base64.b64decode(auth[6:]).decode().partition(":")
@@ -77,7 +82,7 @@ class TokenServer:
                 self._send(
                     200,
                     {
-                        "token": server.issue(user or "", q.get("scope", "")),
+                        "token": server.issue(user or "", " ".join(scopes if server.multi_scope else scopes[:1])),
                         "expires_in": 300,
                         "issued_at": dt.datetime.now(dt.UTC).isoformat(),
                     },

@@ -18,6 +18,7 @@ from kdoctor.commands._common import (
     stdout_console,
 )
 from kdoctor.errors import EXIT_HELP
+from kdoctor.images import DEFAULT_CONCURRENCY
 
 
 def images(
@@ -61,8 +62,8 @@ def images(
         ),
     ] = 0.0,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, max=64, help="Parallel registry connections.")
-    ] = 16,
+        int, typer.Option("--concurrency", min=1, max=64, help="Parallel connections per registry host.")
+    ] = DEFAULT_CONCURRENCY,
     timeout: Annotated[
         float,
         typer.Option(
@@ -83,6 +84,15 @@ def images(
             "Hub) and the layers down to the entrypoint and its loader; cached after the first run.",
         ),
     ] = False,
+    max_pulls: Annotated[
+        int | None,
+        typer.Option(
+            "--max-pulls",
+            min=0,
+            help="Manifest GETs (counted pulls) allowed per registry with a pull quota; default: half of the "
+            "pulls left, the rest kept for your own pulls. HEADs are free and not limited.",
+        ),
+    ] = None,
 ) -> None:
     """Every image's platforms from its registry, and the amd64-only Go entrypoints that will crash."""
     import os
@@ -132,6 +142,7 @@ def images(
         max_age=max_age,
         suggest=not no_suggest,
         deep=deep,
+        max_pulls=max_pulls,
         progress_console=None if output is Output.json else stderr_console(),
         inputs=inputs,
     )

@@ -11,8 +11,6 @@ import base64
 import json
 import os
 import re
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,30 +148,3 @@ def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
         m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3)) for m in _CHALLENGE.finditer(rest)
     }
     return scheme.lower(), params
-
-
-@dataclass
-class Token:
-    value: Secret
-    expires: float
-
-
-class TokenCache:
-    """Bearer tokens per (realm, service, scope), shared by the worker threads."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._tokens: dict[tuple[str, str, str], Token] = {}
-
-    def get(self, key: tuple[str, str, str]) -> Secret | None:
-        with self._lock:
-            tok = self._tokens.get(key)
-            if tok and tok.expires > time.monotonic() + 5:
-                return tok.value
-            return None
-
-    def put(self, key: tuple[str, str, str], value: str, expires_in: float) -> Secret:
-        secret = Secret(value)
-        with self._lock:
-            self._tokens[key] = Token(secret, time.monotonic() + max(30.0, expires_in))
-        return secret

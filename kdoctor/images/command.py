@@ -10,8 +10,9 @@ from kdoctor import __version__
 from kdoctor.errors import ExitCode
 from kdoctor.images import verdict as V
 from kdoctor.images.platforms import Platform
+from kdoctor.images.result import ImageResult
 from kdoctor.images.rows import ImageRow, group_rows, unknown_by_host
-from kdoctor.images.scan import ImageResult, open_scanner
+from kdoctor.images.scan import open_scanner
 from kdoctor.images.uses import ImageUse, SourceReport
 from kdoctor.runner import Runner
 
@@ -31,6 +32,7 @@ class ScanOutcome:
     rate_limits: dict[str, dict[str, str]]
     duration_s: float
     notes: list[str] = field(default_factory=list)
+    pull_quota: dict[str, dict[str, Any]] = field(default_factory=dict)
     deep: bool = False
     inputs: SourceReport = field(default_factory=SourceReport)
     unreachable: dict[str, str] = field(default_factory=dict)  # host -> why, for the rest of the run
@@ -66,6 +68,7 @@ class ScanOutcome:
             "images": [row.to_json() for row in rows],
             "requests": self.requests,
             "rate_limits": self.rate_limits,
+            "pull_quota": self.pull_quota,
             "duration_ms": int(self.duration_s * 1000),
             "notes": self.notes,
             "uses": sum(len(row.uses()) for row in rows),
@@ -94,6 +97,7 @@ def run_scan(
     progress_console: Console | None,
     deep: bool = False,
     inputs: SourceReport | None = None,
+    max_pulls: int | None = None,
 ) -> ScanOutcome:
     t0 = time.monotonic()
     with open_scanner(
@@ -107,6 +111,7 @@ def run_scan(
         max_age=max_age,
         suggest=suggest,
         deep=deep,
+        max_pulls=max_pulls,
     ) as scanner:
         if progress_console is not None and progress_console.is_terminal and len(uses) > 3:
             from rich.progress import Progress
@@ -118,6 +123,7 @@ def run_scan(
             results = scanner.scan(uses, concurrency=concurrency)
         stats = scanner.client.stats
         unreachable = scanner.client.unreachable.hosts()
+        quota = scanner.client.quota
     results.sort(key=lambda r: (-V.SEVERITY_ORDER[r.verdict], r.ref))
     return ScanOutcome(
         platform,
@@ -125,9 +131,10 @@ def run_scan(
         emulator_source,
         results,
         dict(stats.requests),
-        dict(stats.rate_limits),
+        quota.rate_limits(),
         time.monotonic() - t0,
         deep=deep,
         inputs=inputs or SourceReport(),
         unreachable=unreachable,
+        pull_quota=quota.report(),
     )

@@ -12,27 +12,29 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
 
-from kdoctor import __version__
 from kdoctor.errors import RegistryError
-from kdoctor.images import auth
+from kdoctor.images import DEFAULT_CONCURRENCY, auth
 from kdoctor.images.cache import Cache
 from kdoctor.images.negotiate import Authenticator
 from kdoctor.images.platforms import ACCEPT
+from kdoctor.images.quota import Quota
 from kdoctor.images.reach import Unreachable, permanent_failure, remaining
 from kdoctor.images.reference import Reference, is_loopback_registry
-from kdoctor.images.wire import Manifest, digest_of, parse_manifest, status_error
+from kdoctor.images.tokens import TokenStore
+from kdoctor.images.transport import FirstContact, HostPools, SingleFlight, drain
+from kdoctor.images.wire import Manifest, digest_of, parse_manifest, read_capped, status_error
 from kdoctor.runner import Runner, SubprocessRunner
 
 MAX_MANIFEST = 4 << 20
 MAX_CONFIG = 8 << 20
 RETRY_STATUS = {429, 500, 502, 503, 504}
+MANIFEST = {"Accept": ACCEPT}
 T = TypeVar("T")
 TIMEOUT_RETRIES = 1  # a timed-out request is tried once more, never more (the image's deadline bounds both)
 
@@ -41,7 +43,6 @@ TIMEOUT_RETRIES = 1  # a timed-out request is tried once more, never more (the i
 class Stats:
     lock: threading.Lock = field(default_factory=threading.Lock)
     requests: Counter[str] = field(default_factory=Counter)  # "GET manifest", "HEAD manifest", "GET blob", ...
-    rate_limits: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def count(self, what: str) -> None:
         with self.lock:
@@ -60,11 +61,12 @@ class RegistryClient:
         runner: Runner | None = None,
         cache: Cache | None = None,
         insecure: set[str] | None = None,
-        concurrency: int = 16,
+        concurrency: int = DEFAULT_CONCURRENCY,
         timeout: float = 10.0,
         retries: int = 3,
         max_age: float = 0.0,
         docker_config: auth.DockerConfig | None = None,
+        max_pulls: int | None = None,
     ):
         self.runner = runner or SubprocessRunner()
         self.cache = cache or Cache(enabled=False)
@@ -75,20 +77,23 @@ class RegistryClient:
         self.body_timeout = timeout * 3
         self.unreachable = Unreachable()
         self.stats = Stats()
-        self._memo: dict[str, Future[Any]] = {}
-        self._memo_lock = threading.Lock()
-        self._http = httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-            follow_redirects=True,  # blobs live on CDNs; httpx drops Authorization across origins
-            headers={"User-Agent": f"kdoctor/{__version__}"},
-        )
+        self._once = SingleFlight()  # one fetch per manifest/blob for the client's life
+        self._http = HostPools(timeout=timeout, size=concurrency)  # the token host has its own pool
+        self._first = FirstContact(wait=timeout * 2)
+        self.quota = Quota(max_pulls)
         config = docker_config if docker_config is not None else auth.DockerConfig.load()
-        self.auth = Authenticator(self._http, self.runner, config, self.stats.count)
+        self.tokens = TokenStore(self.cache.root if self.cache.enabled else None, persist=self.cache.enabled)
+        self.auth = Authenticator(self._http.for_url, self.runner, config, self.stats.count, self.tokens)
 
     def close(self) -> None:
         self.cache.flush()
+        self.tokens.flush()
+        self.auth.close()
         self._http.close()
+
+    def plan(self, refs: list[Reference]) -> None:
+        """The references a scan will read: their tokens are then asked for several scopes at a time."""
+        self.auth.plan(refs)
 
     # -- plumbing ---------------------------------------------------------------------------
     def _base(self, ref: Reference) -> str:
@@ -96,15 +101,23 @@ class RegistryClient:
         return f"{'http' if plain else 'https'}://{ref.api_host}/v2/{ref.repository}"
 
     def _record_rate_limit(self, ref: Reference, resp: httpx.Response) -> None:
-        limit = resp.headers.get("ratelimit-limit")
-        if limit is None:
-            return
-        with self.stats.lock:
-            self.stats.rate_limits[ref.registry] = {
-                "limit": limit,
-                "remaining": resp.headers.get("ratelimit-remaining", ""),
-                "source": resp.headers.get("docker-ratelimit-source", ""),
-            }
+        self.quota.observe(ref.registry, resp.headers)
+
+    def _send(self, ref: Reference, req: httpx.Request) -> httpx.Response:
+        """Send one request; a manifest GET is a pull and must fit the registry's pull quota (quota.py)."""
+        if req.method != "GET":
+            return self._http.send(req, stream=True)
+        counted = "/manifests/" in req.url.path
+        self.quota.reserve(ref.registry, counted=counted)
+        if not counted:
+            return self._http.send(req, stream=True)
+        answered = False
+        try:
+            resp = self._http.send(req, stream=True)
+            answered = resp.status_code < 400
+            return resp
+        finally:
+            self.quota.settle(ref.registry, spent=answered)
 
     @contextmanager
     def _request(
@@ -127,7 +140,7 @@ class RegistryClient:
                 req = self._http.build_request(
                     method, url, headers=hdrs, timeout=httpx.Timeout(per_request, connect=min(per_request, 5.0))
                 )
-                resp = self._http.send(req, stream=True)
+                resp = self._send(ref, req)
             except httpx.TimeoutException:
                 err: RegistryError = RegistryError(f"timed out talking to {ref.registry}")
                 resp = None
@@ -152,10 +165,13 @@ class RegistryClient:
             if resp.status_code == 401 and not authed_once:
                 authed_once = True
                 challenge = resp.headers.get("www-authenticate", "")
-                resp.close()
+                drain(resp)
                 if not challenge:
                     raise RegistryError("401 unauthorized (no challenge)", status=401)
                 continue
+            if resp.status_code == 429 and method == "GET" and self.quota.spent_by(ref.registry, resp):
+                drain(resp)
+                raise self.quota.refuse(ref.registry)
             delay = _backoff(attempt + 1)
             ra = resp.headers.get("retry-after")
             if ra and ra.strip().isdigit():
@@ -163,7 +179,7 @@ class RegistryClient:
             left = remaining() if what != "layer" else None
             if resp.status_code in RETRY_STATUS and attempt < self.retries and (left is None or left > delay):
                 attempt += 1
-                resp.close()
+                drain(resp)
                 time.sleep(delay)
                 continue
             try:
@@ -171,28 +187,8 @@ class RegistryClient:
                     raise status_error(resp, ref.registry)
                 yield resp
             finally:
-                resp.close()
+                drain(resp)
             return
-
-    def _read_capped(self, resp: httpx.Response, cap: int, what: str) -> bytes:
-        declared = resp.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > cap:
-            raise RegistryError(f"{what} is {declared} bytes, over the {cap}-byte cap")
-        buf = bytearray()
-        # A per-read timeout does not stop a server that trickles one byte at a time: bound the whole body.
-        deadline = time.monotonic() + self.body_timeout
-        try:
-            for chunk in resp.iter_bytes():
-                buf += chunk
-                if len(buf) > cap:
-                    raise RegistryError(f"{what} is over the {cap}-byte cap")
-                if time.monotonic() > deadline:
-                    raise RegistryError(f"the {what} arrived too slowly (over {self.body_timeout:g}s)")
-        except httpx.HTTPError as exc:
-            raise RegistryError(
-                f"connection broke while reading the {what} ({type(exc).__name__})", retryable=True
-            ) from None
-        return bytes(buf)
 
     def _retrying(self, fn: Callable[[], T]) -> T:
         """Re-run a whole idempotent fetch when the body broke off mid-way (bounded, with backoff)."""
@@ -212,8 +208,9 @@ class RegistryClient:
         return self._retrying(lambda: self._get_manifest_once(ref, reference, expect))
 
     def _get_manifest_once(self, ref: Reference, reference: str, expect: str | None) -> Manifest:
-        with self._request("GET", ref, f"manifests/{reference}", "manifest", headers={"Accept": ACCEPT}) as resp:
-            raw = self._read_capped(resp, MAX_MANIFEST, "manifest")
+        path = f"manifests/{reference}"
+        with self._first.contact(ref.registry), self._request("GET", ref, path, "manifest", headers=MANIFEST) as resp:
+            raw = read_capped(resp, MAX_MANIFEST, "manifest", self.body_timeout)
             header = resp.headers.get("docker-content-digest")
             ctype = resp.headers.get("content-type", "")
         actual = digest_of(raw)
@@ -223,23 +220,6 @@ class RegistryClient:
         m = parse_manifest(raw, actual, ctype)
         self.cache.put_blob(actual, raw)
         return m
-
-    def _once(self, key: str, fn: Callable[[], T]) -> T:
-        """Run `fn` once per key for this client's life; concurrent callers wait for the first."""
-        with self._memo_lock:
-            fut = self._memo.get(key)
-            owner = fut is None
-            if fut is None:
-                fut = self._memo[key] = Future()
-        if not owner:
-            return fut.result()
-        try:
-            value = fn()
-        except BaseException as exc:
-            fut.set_exception(exc)
-            raise
-        fut.set_result(value)
-        return value
 
     def manifest(self, ref: Reference) -> Manifest:
         """The manifest or index `ref` names, from cache when its digest is already known."""
@@ -274,7 +254,10 @@ class RegistryClient:
 
     def head(self, ref: Reference) -> str | None:
         """The digest a tag points at (HEAD does not count against Docker Hub's pull limit)."""
-        with self._request("HEAD", ref, f"manifests/{ref.ref}", "manifest", headers={"Accept": ACCEPT}) as resp:
+        path = f"manifests/{ref.ref}"
+        # A HEAD is free: it waits for the first contact only while the registry's auth is unknown.
+        gate = nullcontext() if self.auth.knows(ref.registry) else self._first.contact(ref.registry)
+        with gate, self._request("HEAD", ref, path, "manifest", headers=MANIFEST) as resp:
             digest = resp.headers.get("docker-content-digest")
         return digest if digest and digest.startswith("sha256:") else None
 
@@ -310,7 +293,7 @@ class RegistryClient:
 
     def _blob_once(self, ref: Reference, digest: str, cap: int) -> bytes:
         with self._request("GET", ref, f"blobs/{digest}", "blob") as resp:
-            return self._read_capped(resp, cap, "blob")
+            return read_capped(resp, cap, "blob", self.body_timeout)
 
     @contextmanager
     def blob_stream(self, ref: Reference, digest: str) -> Iterator[Iterator[bytes]]:
@@ -332,7 +315,7 @@ class RegistryClient:
         path = f"tags/list?n={page}"
         for _ in range(max_pages):
             with self._request("GET", ref, path, "tags") as resp:
-                raw = self._read_capped(resp, MAX_MANIFEST, "tag list")
+                raw = read_capped(resp, MAX_MANIFEST, "tag list", self.body_timeout)
                 link = resp.headers.get("link", "")
             try:
                 doc = json.loads(raw)

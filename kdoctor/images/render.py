@@ -63,8 +63,10 @@ def render(outcome: ScanOutcome, console: Console, *, verbose: bool = False) -> 
         console.print(
             f"unknown on {escape(host)}: {len(entry['images'])} image(s): {escape('; '.join(entry['reasons']))}"
         )
-    for registry, rl in outcome.rate_limits.items():
-        console.print(f"{registry} rate limit: {rl.get('remaining', '?')} of {rl.get('limit', '?')} pulls left")
+    for registry, q in outcome.pull_quota.items():
+        # Plain advice, not the raw RateLimit header (issue 15).
+        used = f" (this scan spent {q['pulls_used']})" if q["pulls_used"] else ""
+        console.print(f"{registry}: {q['advice']}{used}", markup=False, highlight=False)
     inputs = outcome.inputs
     for e in inputs.errors:
         console.print(f"[red]error[/]: {escape(e.text())}" + (f"\n  hint: {escape(e.hint)}" if e.hint else ""))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kdoctor.images import verdict as V
-from kdoctor.images.scan import ImageResult
+from kdoctor.images.result import ImageResult
 
 
 def _worst_first(r: ImageResult) -> tuple[int, str]:

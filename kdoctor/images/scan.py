@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as FuturesTimeout
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 from kdoctor.errors import KdoctorError
+from kdoctor.images import DEFAULT_CONCURRENCY
 from kdoctor.images import verdict as V
 from kdoctor.images.analyse import analyse_entrypoint, image_facts
 from kdoctor.images.cache import Cache
@@ -19,63 +20,9 @@ from kdoctor.images.platforms import Platform, config_platform, index_entries, m
 from kdoctor.images.reach import image_deadline
 from kdoctor.images.reference import Reference, ReferenceError, parse
 from kdoctor.images.registry import RegistryClient, RegistryError
-from kdoctor.images.risks import Risk
-from kdoctor.images.uses import ImageUse, Origin
+from kdoctor.images.result import ImageResult
+from kdoctor.images.uses import ImageUse
 from kdoctor.runner import Runner
-
-
-@dataclass
-class ImageResult:
-    ref: str
-    resolved: str | None = None
-    digest: str | None = None
-    kind: str | None = None  # "index" | "manifest"
-    platforms: list[str] = field(default_factory=list)
-    verdict: str = V.UNKNOWN
-    reason: str = ""
-    suggestion: str | None = None
-    pull_error: str | None = None
-    entrypoint: V.Entrypoint | None = None
-    sources: list[str] = field(default_factory=list)
-    command: list[str] | None = None
-    args: list[str] | None = None
-    risks: list[Risk] = field(default_factory=list)  # risk-catalogue rules the image matches (checks/risks.yaml)
-    platform_override: str | None = None  # a Compose `platform:`: another image than the default pull
-    origins: list[Origin] = field(default_factory=list)
-    registry: str | None = None  # the host asked, for grouping unknowns
-
-    def to_json(self) -> dict[str, Any]:
-        ep = self.entrypoint
-        return {
-            "ref": self.ref,
-            "resolved": self.resolved,
-            "digest": self.digest,
-            "kind": self.kind,
-            "platforms": self.platforms,
-            "verdict": self.verdict,
-            "go": ep.go_json() if ep else None,
-            "reason": self.reason,
-            "suggestion": self.suggestion,
-            "pull_error": self.pull_error,
-            "entrypoint": None
-            if ep is None
-            else {
-                "argv": ep.argv,
-                "path": ep.path,
-                "kind": ep.kind,
-                "machine": ep.machine,
-                "static": ep.static,
-                "interpreter": ep.interpreter,
-                "interpreter_found": ep.interpreter_found,
-                "note": ep.note,
-                "runtime": ep.runtime,
-                "isa_needed": ep.isa_needed,
-                "os_release": ep.os_release
-                and {k: v for k, v in ep.os_release.items() if k in ("ID", "VERSION_ID", "PLATFORM_ID")},
-            },
-            "sources": self.sources,
-            "risks": [r.to_json() for r in self.risks],
-        }
 
 
 def pull_error_text(target: Platform) -> str:
@@ -266,7 +213,7 @@ class Scanner:
         self,
         uses: list[ImageUse],
         *,
-        concurrency: int = 16,
+        concurrency: int = DEFAULT_CONCURRENCY,
         progress: Callable[[ImageResult], None] | None = None,
         budget: float | None = None,
     ) -> list[ImageResult]:
@@ -281,6 +228,11 @@ class Scanner:
                 groups[k] = ImageUse(
                     u.ref, u.command, u.args, u.platform, list(u.sources), list(u.origins), list(u.unset), u.problem
                 )
+        planned = []
+        for use in groups.values():
+            with suppress(ReferenceError):  # reported by scan_one
+                planned.append(parse(use.ref))
+        self.client.plan(planned)
         results: list[ImageResult] = []
         pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="image")
         futures = {pool.submit(self.scan_one, use): use for use in groups.values()}
@@ -326,12 +278,13 @@ def open_scanner(
     *,
     use_cache: bool = True,
     insecure: set[str] | frozenset[str] = frozenset(),
-    concurrency: int = 16,
+    concurrency: int = DEFAULT_CONCURRENCY,
     timeout: float = 10.0,
     retries: int = 3,
     max_age: float = 0.0,
     suggest: bool = True,
     deep: bool = False,
+    max_pulls: int | None = None,
 ) -> Iterator[Scanner]:
     """The one place a registry client and a scanner are built; the client (and its cache) is closed after."""
     client = RegistryClient(
@@ -342,6 +295,7 @@ def open_scanner(
         timeout=timeout,
         retries=retries,
         max_age=max_age,
+        max_pulls=max_pulls,
     )
     try:
         yield Scanner(client, target, emulator, suggest=suggest, deep=deep)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,3 +69,25 @@ def parse_manifest(raw: bytes, digest: str, content_type: str) -> Manifest:
         else:
             raise RegistryError(f"unsupported manifest type {mt or '(none)'}")
     return Manifest(digest, mt, raw, data)
+
+
+def read_capped(resp: httpx.Response, cap: int, what: str, body_timeout: float) -> bytes:
+    """A whole response body, bounded in size and in time."""
+    declared = resp.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > cap:
+        raise RegistryError(f"{what} is {declared} bytes, over the {cap}-byte cap")
+    buf = bytearray()
+    # A per-read timeout does not stop a server that trickles one byte at a time: bound the whole body.
+    deadline = time.monotonic() + body_timeout
+    try:
+        for chunk in resp.iter_bytes():
+            buf += chunk
+            if len(buf) > cap:
+                raise RegistryError(f"{what} is over the {cap}-byte cap")
+            if time.monotonic() > deadline:
+                raise RegistryError(f"the {what} arrived too slowly (over {body_timeout:g}s)")
+    except httpx.HTTPError as exc:
+        raise RegistryError(
+            f"connection broke while reading the {what} ({type(exc).__name__})", retryable=True
+        ) from None
+    return bytes(buf)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from kdoctor.facts.target import detect
 from kdoctor.images.platforms import Platform
-from kdoctor.images.scan import ImageResult, open_scanner
+from kdoctor.images.result import ImageResult
+from kdoctor.images.scan import open_scanner
 from kdoctor.images.uses import ImageUse
 from kdoctor.runner import Runner
 from kdoctor.why.context import arch_of

@@ -7,8 +7,8 @@ from typing import Any
 
 from kdoctor.errors import ExitCode
 from kdoctor.images import verdict as V
+from kdoctor.images.result import ImageResult
 from kdoctor.images.risks import rule_for_signature
-from kdoctor.images.scan import ImageResult
 from kdoctor.why.context import Attribution, Known, attribute, fixes_for, primary
 from kdoctor.why.features import feature_facts
 from kdoctor.why.gather import ContainerFacts, PodFacts

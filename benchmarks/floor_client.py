@@ -1,0 +1,65 @@
+"""The floor for a registry behind token auth: one token GET and one manifest GET per reference, over N
+keep-alive connections to each host, the realm known in advance, nothing parsed beyond the token.
+Run as its own process: `floor_client.py REFS_FILE REALM CONNS` (prints the number of non-200 answers)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import sys
+import threading
+from urllib.parse import quote, urlsplit
+
+ACCEPT = ", ".join(
+    [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
+
+
+def main() -> int:
+    with open(sys.argv[1]) as fh:
+        refs = [line.strip() for line in fh if line.strip()]
+    realm = urlsplit(sys.argv[2])
+    conns = int(sys.argv[3])
+    todo = iter(refs)
+    lock = threading.Lock()
+    bad: list[int] = []
+
+    def worker() -> None:
+        tok = http.client.HTTPConnection(realm.netloc, timeout=60)
+        regs: dict[str, http.client.HTTPConnection] = {}
+        while True:
+            with lock:
+                ref = next(todo, None)
+            if ref is None:
+                break
+            host, _, rest = ref.partition("/")
+            repo, _, tag = rest.rpartition(":")
+            tok.request("GET", f"{realm.path}?service=bench.registry&scope={quote(f'repository:{repo}:pull')}")
+            resp = tok.getresponse()
+            token = json.loads(resp.read())["token"]
+            reg = regs.setdefault(host, http.client.HTTPConnection(host, timeout=60))
+            reg.request(
+                "GET", f"/v2/{repo}/manifests/{tag}", headers={"Accept": ACCEPT, "Authorization": f"Bearer {token}"}
+            )
+            resp = reg.getresponse()
+            resp.read()
+            if resp.status != 200:
+                with lock:
+                    bad.append(resp.status)
+
+    threads = [threading.Thread(target=worker) for _ in range(conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print(f"{len(refs)} references, {len(bad)} not 200")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

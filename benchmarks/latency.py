@@ -1,0 +1,225 @@
+"""Benchmark 7: kdoctor images at real network distances, against a floor measured in the same run.
+
+The real registry sits behind tests/hubproxy.py (Docker Hub-style 401 challenges, a token service on its
+own port, pull accounting with RateLimit headers), which adds a round-trip time (RTT) to every answer and
+one more to the first answer of each new connection (the handshake). Per RTT:
+  floor     one token GET + one manifest GET per reference over 16 keep-alive connections, the realm known
+            in advance (benchmarks/floor_client.py, its own process)
+  cold      kdoctor with an empty cache; the token service grants one scope per token (as most do)
+  cold, n   the same where the token service honours several `scope` parameters per request
+  warm      kdoctor again on the cache the "cold, n" run left (tags, digests and tokens)
+Every kdoctor figure is the wall time of the whole process (start-up, parsing, verdicts, JSON included).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.hubproxy import HubProxy  # noqa: E402
+
+PY = sys.executable
+
+
+@dataclass
+class Phase:
+    seconds: float
+    counts: dict[str, int]
+    verdicts: dict[str, int]
+
+
+def _refs_json(refs: list[str], path: Path) -> Path:
+    items = [
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": f"p{i}"},
+            "spec": {"containers": [{"name": "c", "image": r}]},
+        }
+        for i, r in enumerate(refs)
+    ]
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    return path
+
+
+def _kdoctor(refs_file: Path, cache: Path, proxy: HubProxy, extra: list[str]) -> Phase:
+    argv = [PY, "-m", "kdoctor", "images", "-f", str(refs_file), "--platform", "linux/arm64", "--emulator", "qemu"]
+    argv += ["--no-suggest", "-o", "json", *extra]
+    env = {"KDOCTOR_CACHE_DIR": str(cache), "DOCKER_CONFIG": str(cache.parent / "no-docker"), "PATH": "/usr/bin:/bin"}
+    t0 = time.perf_counter()
+    res = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900)
+    took = time.perf_counter() - t0
+    if res.returncode not in (0, 1, 3):
+        raise RuntimeError(f"kdoctor images exited {res.returncode}: {res.stderr[-400:]}")
+    doc = json.loads(res.stdout)
+    return Phase(took, dict(proxy.counts), {k: v for k, v in doc["summary"].items() if v})
+
+
+def _floor(plain: Path, proxy: HubProxy) -> Phase:
+    t0 = time.perf_counter()
+    res = subprocess.run(
+        [PY, str(Path(__file__).parent / "floor_client.py"), str(plain), proxy.realm, "16"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    took = time.perf_counter() - t0
+    if res.returncode != 0:
+        raise RuntimeError(f"the floor client failed: {res.stdout[-200:]} {res.stderr[-400:]}")
+    return Phase(took, dict(proxy.counts), {})
+
+
+def proxy_overhead(proxy: HubProxy, upstream: str, ref: str, n: int) -> float:
+    """Milliseconds the proxy adds per request at RTT 0 (sequential keep-alive GETs, direct vs through it).
+    Measured in this process, so it includes GIL contention with the client: an upper bound."""
+    _, _, rest = ref.partition("/")
+    repo, _, tag = rest.rpartition(":")
+    tok = http.client.HTTPConnection(proxy.token_host)
+    tok.request("GET", f"/token?service=x&scope=repository:{repo}:pull")
+    token = json.loads(tok.getresponse().read())["token"]
+    tok.close()
+    hdrs = {"Accept": "application/vnd.oci.image.index.v1+json", "Authorization": f"Bearer {token}"}
+    best = {upstream: float("inf"), proxy.host: float("inf")}
+    for _ in range(3):  # interleaved, best of three: start-up effects and noise from other processes
+        for target in best:
+            conn = http.client.HTTPConnection(target)
+            t0 = time.perf_counter()
+            for _ in range(n):
+                conn.request("GET", f"/v2/{repo}/manifests/{tag}", headers=hdrs)
+                conn.getresponse().read()
+            best[target] = min(best[target], time.perf_counter() - t0)
+            conn.close()
+    return (best[proxy.host] - best[upstream]) / n * 1000
+
+
+def _conns(p: Phase) -> str:
+    c = p.counts
+    return (
+        f"{c.get('new conn registry', 0)}+{c.get('new conn token', 0)} conns, {c.get('401', 0)}x401, "
+        f"{c.get('token requests', 0)} token, {c.get('GET manifest', 0)} GET, {c.get('HEAD manifest', 0)} HEAD"
+    )
+
+
+Row = tuple[str, str, str, float | None, str, bool | None]  # benchmarks/run.py's Figure fields
+
+
+QUOTA_CASES = [
+    ("default (half of what is left)", {}, []),
+    (
+        "a 429 mid-run: others pull too, Retry-After 2, --max-pulls 100",
+        {"others_per_get": 1, "retry_after": "2"},
+        ["--max-pulls", "100"],
+    ),
+]
+
+
+def bench_quota(proxy: HubProxy, refs: list[str], work: Path, extra: tuple[str, ...]) -> list[Row]:
+    """10 pulls left, 100 references, at 50 ms: what kdoctor spends, and that nothing follows a 429."""
+    refs_file = _refs_json(refs, work / "quota-refs.json")
+    print(f"\n### 7. pull quota: 10 of 100 pulls left, {len(refs)} references, RTT 50 ms\n")
+    print("| case | time | manifest GETs | 429s | GETs after the first 429 | verdicts |\n|---|---|---|---|---|---|")
+    rows: list[Row] = []
+    for label, settings, flags in QUOTA_CASES:
+        cache = work / f"quota-cache-{len(rows)}"
+        shutil.rmtree(cache, ignore_errors=True)
+        proxy.reset(rtt=0.05, multi_scope=True, pulls_limit=100, pulls_used=90, others_per_get=0, retry_after=None)
+        proxy.reset(rtt=0.05, pulls_limit=100, pulls_used=90, **settings)
+        p = _kdoctor(refs_file, cache, proxy, [*extra, *flags])
+        c = p.counts
+        print(
+            f"| {label} | {p.seconds:.2f} s | {c.get('GET manifest', 0)} | {c.get('429', 0)} "
+            f"| {c.get('GET after 429', 0)} | {json.dumps(p.verdicts)} |"
+        )
+        after = c.get("GET after 429", 0)
+        rows.append(
+            (
+                f"7. quota, {label}",
+                f"{p.seconds:.2f}s, {after} GETs after a 429",
+                "-",
+                None,
+                "0, seconds",
+                after == 0 and p.seconds < 5,
+            )
+        )
+    proxy.reset(pulls_limit=1_000_000, others_per_get=0, retry_after=None)
+    return rows
+
+
+def bench_latency(
+    upstream: str, refs: list[str], work: Path, rtts: list[float], extra: tuple[str, ...] = ()
+) -> list[Row]:
+    """The table per RTT (printed) and the figures at 50 ms for run.py; `extra`: kdoctor flags to compare."""
+    proxy = HubProxy(upstream, pulls_limit=1_000_000)
+    proxy.start()
+    try:
+        via = [f"{proxy.host}/{r.partition('/')[2]}" for r in refs]
+        plain = work / "latency-refs.txt"
+        plain.write_text("\n".join(via))
+        refs_file = _refs_json(via, work / "latency-refs.json")
+        overhead = proxy_overhead(proxy, upstream, refs[0], 200)
+        rows: list[tuple[float, Phase, Phase, Phase, Phase]] = []
+        t_all = time.perf_counter()
+        for rtt in rtts:
+            proxy.reset(rtt=rtt, multi_scope=False)
+            floor = _floor(plain, proxy)
+            cache1, cache2 = work / f"lat-cache-{rtt}-1", work / f"lat-cache-{rtt}-n"
+            for c in (cache1, cache2):
+                shutil.rmtree(c, ignore_errors=True)
+            proxy.reset()
+            cold = _kdoctor(refs_file, cache1, proxy, list(extra))
+            proxy.reset(multi_scope=True)
+            cold_n = _kdoctor(refs_file, cache2, proxy, list(extra))
+            proxy.reset()
+            warm = _kdoctor(refs_file, cache2, proxy, list(extra))
+            rows.append((rtt, floor, cold, cold_n, warm))
+            print(f"latency: RTT {rtt * 1000:.0f} ms done", file=sys.stderr)
+        took = time.perf_counter() - t_all
+        quota = bench_quota(proxy, via[:100], work, extra)
+    finally:
+        proxy.stop()
+    n = len(refs)
+    print(f"\n### 7. latency, {n} distinct multi-arch repositories (one run per figure)\n")
+    print(f"proxy overhead: {overhead:.2f} ms per request at RTT 0 (upper bound); all RTTs took {took:.0f}s\n")
+    print("| RTT | floor | kdoctor cold | ratio | cold, several scopes per token | ratio | kdoctor warm | warm/cold |")
+    print("|---|---|---|---|---|---|---|---|")
+    for rtt, floor, cold, cold_n, warm in rows:
+        f = floor.seconds
+        print(
+            f"| {rtt * 1000:.0f} ms | {f:.2f} s | {cold.seconds:.2f} s | {cold.seconds / f:.2f}x "
+            f"| {cold_n.seconds:.2f} s | {cold_n.seconds / f:.2f}x | {warm.seconds:.2f} s "
+            f"| {warm.seconds / cold.seconds:.2f}x |"
+        )
+    print("\n| RTT | floor | cold | cold, several scopes | warm |\n|---|---|---|---|---|")
+    for rtt, floor, cold, cold_n, warm in rows:
+        print(f"| {rtt * 1000:.0f} ms | {_conns(floor)} | {_conns(cold)} | {_conns(cold_n)} | {_conns(warm)} |")
+    verdicts = {json.dumps(p.verdicts) for row in rows for p in row[2:]}
+    print(f"\nverdicts: {' / '.join(sorted(verdicts))}")
+    figs: list[Row] = list(quota)
+    at = min(rows, key=lambda r: abs(r[0] - 0.05))
+    rtt, floor, cold, cold_n, warm = at
+    label = f"{rtt * 1000:.0f} ms, {n} refs"
+    r1, rn, rw = cold.seconds / floor.seconds, cold_n.seconds / floor.seconds, warm.seconds / cold.seconds
+    figs.append((f"7. latency floor ({label})", f"{floor.seconds:.2f}s", "-", None, "baseline", None))
+    figs.append((f"7. latency cold ({label})", f"{cold.seconds:.2f}s", "floor", r1, "<= 1.2x floor", r1 <= 1.2))
+    figs.append(
+        (
+            f"7. latency cold, several scopes ({label})",
+            f"{cold_n.seconds:.2f}s",
+            "floor",
+            rn,
+            "<= 0.8x floor",
+            rn <= 0.8,
+        )
+    )
+    figs.append((f"7. latency warm ({label})", f"{warm.seconds:.2f}s", "cold", rw, "<= 0.5x cold", rw <= 0.5))
+    figs.append(("7. latency proxy overhead", f"{overhead:.2f} ms/request", "-", None, "small", None))
+    return figs

@@ -1,0 +1,64 @@
+"""One image's result: its platforms, verdict, entrypoint, risks and where it is used (the images/v1 entry)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kdoctor.images import verdict as V
+from kdoctor.images.risks import Risk
+from kdoctor.images.uses import Origin
+
+
+@dataclass
+class ImageResult:
+    ref: str
+    resolved: str | None = None
+    digest: str | None = None
+    kind: str | None = None  # "index" | "manifest"
+    platforms: list[str] = field(default_factory=list)
+    verdict: str = V.UNKNOWN
+    reason: str = ""
+    suggestion: str | None = None
+    pull_error: str | None = None
+    entrypoint: V.Entrypoint | None = None
+    sources: list[str] = field(default_factory=list)
+    command: list[str] | None = None
+    args: list[str] | None = None
+    risks: list[Risk] = field(default_factory=list)  # risk-catalogue rules the image matches (checks/risks.yaml)
+    platform_override: str | None = None  # a Compose `platform:`: another image than the default pull
+    origins: list[Origin] = field(default_factory=list)
+    registry: str | None = None  # the host asked, for grouping unknowns
+
+    def to_json(self) -> dict[str, Any]:
+        ep = self.entrypoint
+        return {
+            "ref": self.ref,
+            "resolved": self.resolved,
+            "digest": self.digest,
+            "kind": self.kind,
+            "platforms": self.platforms,
+            "verdict": self.verdict,
+            "go": ep.go_json() if ep else None,
+            "reason": self.reason,
+            "suggestion": self.suggestion,
+            "pull_error": self.pull_error,
+            "entrypoint": None
+            if ep is None
+            else {
+                "argv": ep.argv,
+                "path": ep.path,
+                "kind": ep.kind,
+                "machine": ep.machine,
+                "static": ep.static,
+                "interpreter": ep.interpreter,
+                "interpreter_found": ep.interpreter_found,
+                "note": ep.note,
+                "runtime": ep.runtime,
+                "isa_needed": ep.isa_needed,
+                "os_release": ep.os_release
+                and {k: v for k, v in ep.os_release.items() if k in ("ID", "VERSION_ID", "PLATFORM_ID")},
+            },
+            "sources": self.sources,
+            "risks": [r.to_json() for r in self.risks],
+        }

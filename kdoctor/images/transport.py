@@ -1,0 +1,142 @@
+"""Connections for the registry client: one pool per host, answers drained so connections are kept, and
+the first request to a registry sent alone.
+
+Measured (benchmarks/latency.py, README "Performance"): with one pool shared by the registry and its token
+service, each evicted the other's idle connections, and a 401 or HEAD answer closed without reading its
+(empty or small) body dropped its connection: about one new connection per request. A pool per host and
+reading every answer to its end keep them all alive.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+import httpx
+
+from kdoctor import __version__
+
+DRAIN_MAX = 64 << 10  # an answer with more left than this is cheaper to drop with its connection
+
+
+def drain(resp: httpx.Response) -> None:
+    """Read what is left of an answer (bounded) and close it, so its connection goes back to the pool."""
+    try:
+        if not resp.is_stream_consumed:
+            left = 0
+            for chunk in resp.iter_raw():
+                left += len(chunk)
+                if left > DRAIN_MAX:
+                    break
+    except (httpx.HTTPError, RuntimeError):
+        pass  # the connection is dropped by close(): nothing else to do
+    finally:
+        resp.close()
+
+
+class HostPools:
+    """httpx clients per scheme://host, each with room for `size` connections (httpx.Client's interface for
+    the two calls the client makes, so the retry loop does not change)."""
+
+    def __init__(self, *, timeout: float, size: int):
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 5.0))
+        self._limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+        self._clients: dict[str, httpx.Client] = {}
+        self._lock = threading.Lock()
+        self._ssl: ssl.SSLContext | None = None  # one for all hosts: loading the CA bundle takes ~20 ms
+
+    def for_url(self, url: str) -> httpx.Client:
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc}"
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                if self._ssl is None:
+                    self._ssl = httpx.create_ssl_context()
+                client = self._clients[key] = httpx.Client(
+                    verify=self._ssl,
+                    timeout=self._timeout,
+                    limits=self._limits,
+                    follow_redirects=True,  # blobs live on CDNs; httpx drops Authorization across origins
+                    headers={"User-Agent": f"kdoctor/{__version__}"},
+                )
+            return client
+
+    def build_request(
+        self, method: str, url: str, *, headers: dict[str, str], timeout: httpx.Timeout | None = None
+    ) -> httpx.Request:
+        client = self.for_url(url)
+        if timeout is None:
+            return client.build_request(method, url, headers=headers)
+        return client.build_request(method, url, headers=headers, timeout=timeout)
+
+    def send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+        return self.for_url(str(request.url)).send(request, stream=stream)
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for c in clients:
+            c.close()
+
+
+class FirstContact:
+    """The first manifest request to each registry goes alone; the others wait for its answer (bounded).
+
+    It learns the registry's auth (the 401 challenge, then the token) and its pull quota (RateLimit headers)
+    once, instead of every worker sending an unauthenticated request, fetching its own token and spending
+    pulls before anyone knows how many are left. It costs one round trip at the start of a scan."""
+
+    def __init__(self, wait: float):
+        self._wait = wait
+        self._lock = threading.Lock()
+        self._open: dict[str, threading.Event] = {}
+
+    @contextmanager
+    def contact(self, registry: str) -> Iterator[None]:
+        with self._lock:
+            ev = self._open.get(registry)
+            scout = ev is None
+            if ev is None:
+                ev = self._open[registry] = threading.Event()
+        if not scout:
+            ev.wait(self._wait)
+            yield
+            return
+        try:
+            yield
+        finally:
+            ev.set()
+
+
+T = TypeVar("T")
+
+
+class SingleFlight:
+    """Run a fetch once per key for an owner's life; concurrent callers wait for the first and share its result
+    (or its exception)."""
+
+    def __init__(self) -> None:
+        self._futures: dict[str, Future[Any]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, key: str, fn: Callable[[], T]) -> T:
+        with self._lock:
+            fut = self._futures.get(key)
+            owner = fut is None
+            if fut is None:
+                fut = self._futures[key] = Future()
+        if not owner:
+            return cast(T, fut.result())
+        try:
+            value = fn()
+        except BaseException as exc:
+            fut.set_exception(exc)
+            raise
+        fut.set_result(value)
+        return value

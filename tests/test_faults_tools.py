@@ -26,6 +26,13 @@ def mac(machine: FakeMachine, monkeypatch: pytest.MonkeyPatch) -> FakeMachine:
     machine.install("uname", "sysctl", "sw_vers", "docker", "minikube", "kind", "kubectl")
     apple_silicon_env(monkeypatch)
     monkeypatch.setenv("FAKE_DOCKER_INFO", str(DATA / "docker" / "info-docker-desktop-arm64.json"))
+    # A healthy Docker Desktop Mac, whole: its version and its settings file are there to be read (without them
+    # KD305/KD402 rightly say they could not look, which is not the trouble these tests inject).
+    monkeypatch.setenv("FAKE_DOCKER_DESKTOP", "4.43.2")
+    machine.write(
+        "Library/Group Containers/group.com.docker/settings-store.json",
+        (DATA / "docker-desktop" / "settings-store.json").read_text(),
+    )
     monkeypatch.setenv("FAKE_BINFMT", str(DATA / "binfmt" / "docker-desktop-rosetta.txt"))
     monkeypatch.setenv("FAKE_KUBE_DIR", str(DATA / "kube"))
     prof = machine.home / ".minikube/profiles/dev"
@@ -171,6 +178,8 @@ def test_malformed_files_are_named_in_findings(
     mac: FakeMachine, monkeypatch: pytest.MonkeyPatch, rel: str, content: str, needle: str | None, info: str
 ) -> None:
     monkeypatch.setenv("FAKE_DOCKER_INFO", str(DATA / "docker" / info))
+    if "docker-desktop" not in info:  # another engine answers: Docker Desktop's platform name is not there
+        monkeypatch.delenv("FAKE_DOCKER_DESKTOP")
     mac.write(rel, content)
     if needle is None:
         return  # kubectl (the fake) does not read kubeconfig; the real one's error lands in KD704's message

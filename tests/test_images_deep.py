@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from kdoctor.images.scan import ImageResult, Scanner
 from kdoctor.images.uses import ImageUse
 from tests.imagebuilder import Pusher, Symlink
 from tests.registry_fixtures import Images
+from tests.test_faults import kdoctor_images
 from tests.test_why import cluster, crashloop, pod_doc, put, why  # noqa: F401 (cluster: the fake-kubectl fixture)
 
 pytestmark = pytest.mark.registry
@@ -106,24 +106,8 @@ def test_without_deep_the_manifest_is_believed(deep_images: dict[str, str], tag:
 
 
 def test_deep_entrypoint_facts_in_json(deep_images: dict[str, str], tmp_path: Path) -> None:
-    env = {**os.environ, "KDOCTOR_CACHE_DIR": str(tmp_path / "cache"), "DOCKER_CONFIG": str(tmp_path / "docker")}
-    argv = [
-        sys.executable,
-        "-m",
-        "kdoctor",
-        "images",
-        "--platform",
-        "linux/arm64",
-        "--emulator",
-        "qemu",
-        "--no-suggest",
-        "--deep",
-        "-o",
-        "json",
-        deep_images["c-mislabeled-noloader"],
-        deep_images["arm64-good"],
-    ]
-    res = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
+    refs = (deep_images["c-mislabeled-noloader"], deep_images["arm64-good"])
+    res = kdoctor_images(tmp_path, "--deep", "-o", "json", *refs, timeout=120)
     doc = json.loads(res.stdout)
     assert doc["deep"] is True and res.returncode == 1  # a crash was found
     by_ref = {i["ref"]: i for i in doc["images"]}
@@ -136,7 +120,7 @@ def test_deep_entrypoint_facts_in_json(deep_images: dict[str, str], tmp_path: Pa
     assert good["verdict"] == "native" and good["entrypoint"]["machine"] == "arm64"
     assert good["entrypoint"]["interpreter"] is None  # a static Go binary needs no loader
     # The second run answers from the cache: the same verdicts.
-    again = json.loads(subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env).stdout)
+    again = json.loads(kdoctor_images(tmp_path, "--deep", "-o", "json", *refs, timeout=120).stdout)
     assert [i["verdict"] for i in again["images"]] == [i["verdict"] for i in doc["images"]]
 
 

@@ -12,9 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kdoctor.facts import lima, podman, products
+from kdoctor.facts.files import read_yaml_mapping
 from kdoctor.facts.model import ColimaConfig, DockerDesktopSettings, EngineFacts, Product
 from kdoctor.runner import Runner
 from kdoctor.tools.docker import run_docker
@@ -150,13 +149,9 @@ def read_colima_config(home: Path, engine_name: str | None) -> ColimaConfig | No
     path = colima_home(home) / profile / "colima.yaml"
     if not path.is_file():
         return None
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("top level is not a mapping")
-    except (OSError, ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return ColimaConfig(path=str(path), error=f"cannot parse: {first}")
+    data, error = read_yaml_mapping(path)
+    if data is None:
+        return ColimaConfig(path=str(path), error=error)
     mem = data.get("memory")
     return ColimaConfig(
         path=str(path),

@@ -15,8 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from kdoctor.facts.files import read_yaml_mapping
 from kdoctor.facts.model import LimaConfig
 
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
@@ -49,13 +48,9 @@ def _bytes(v: Any) -> int | None:
 
 
 def parse_lima_yaml(path: Path) -> LimaConfig:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("top level is not a mapping")
-    except (OSError, ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return LimaConfig(path=str(path), error=f"cannot parse: {first}")
+    data, error = read_yaml_mapping(path)
+    if data is None:
+        return LimaConfig(path=str(path), error=error)
     rosetta = data.get("rosetta")
     enabled = rosetta.get("enabled") if isinstance(rosetta, dict) else None
     cpus = data.get("cpus")

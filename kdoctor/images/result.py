@@ -7,7 +7,7 @@ from typing import Any
 
 from kdoctor.images import verdict as V
 from kdoctor.images.risks import Risk
-from kdoctor.images.uses import Origin
+from kdoctor.images.uses import ImageUse, Origin
 
 
 @dataclass
@@ -29,6 +29,19 @@ class ImageResult:
     platform_override: str | None = None  # a Compose `platform:`: another image than the default pull
     origins: list[Origin] = field(default_factory=list)
     registry: str | None = None  # the host asked, for grouping unknowns
+
+    @classmethod
+    def for_use(cls, use: ImageUse, **fields: Any) -> ImageResult:
+        """A result that starts from what the use says (its reference, command, platform and where it is used)."""
+        return cls(
+            ref=use.ref,
+            sources=list(use.sources),
+            command=use.command,
+            args=use.args,
+            platform_override=use.platform,
+            origins=list(use.origins),
+            **fields,
+        )
 
     def to_json(self) -> dict[str, Any]:
         ep = self.entrypoint

@@ -88,14 +88,7 @@ class Scanner:
             res.reason += f"; --deep could not confirm the entrypoint's architecture ({detail})"
 
     def scan_one(self, use: ImageUse) -> ImageResult:
-        res = ImageResult(
-            ref=use.ref,
-            sources=list(use.sources),
-            command=use.command,
-            args=use.args,
-            platform_override=use.platform,
-            origins=list(use.origins),
-        )
+        res = ImageResult.for_use(use)
         if use.unset:  # Compose substituted "" for it: the file is not wrong, the environment is incomplete
             names = ", ".join(use.unset)
             res.reason = (
@@ -253,13 +246,8 @@ class Scanner:
                     continue
                 fut.cancel()
                 results.append(
-                    ImageResult(
-                        ref=use.ref,
-                        sources=list(use.sources),
-                        command=use.command,
-                        args=use.args,
-                        platform_override=use.platform,
-                        origins=list(use.origins),
+                    ImageResult.for_use(
+                        use,
                         verdict=V.UNKNOWN,
                         reason=f"not resolved within the {budget:g}s time budget",
                     )

@@ -15,15 +15,9 @@ from typing import Any
 from kdoctor.facts import lima, podman, products
 from kdoctor.facts.files import read_yaml_mapping
 from kdoctor.facts.model import ColimaConfig, DockerDesktopSettings, EngineFacts, Product
+from kdoctor.facts.values import normalise_arch, whole_number
 from kdoctor.runner import Runner
 from kdoctor.tools.docker import run_docker
-
-
-def normalise_arch(arch: str | None) -> str | None:
-    if not arch:
-        return None
-    a = arch.lower()
-    return {"aarch64": "arm64", "amd64": "x86_64", "arm64/v8": "arm64"}.get(a, a)
 
 
 def fingerprint(
@@ -65,10 +59,9 @@ def engine_from_info(data: dict[str, Any], platform: str | None = None) -> Engin
         return v if isinstance(v, str) and v else None
 
     def number(key: str) -> int | None:
-        v = data.get(key)
         # The engine answered (it gave a server version): a size of the wrong type is unknown, and the checks
         # that need it skip; it does not turn a working engine into "no engine".
-        return v if isinstance(v, int) and not isinstance(v, bool) else None
+        return whole_number(data.get(key))
 
     security = data.get("SecurityOptions")
     sec = " ".join(str(s) for s in security) if isinstance(security, list) else ""

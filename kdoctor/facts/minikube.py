@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from kdoctor.facts.model import MinikubeFacts, MinikubeProfile
+from kdoctor.facts.values import whole_number
 from kdoctor.runner import Runner
 
 MINIKUBE_ENV = {"MINIKUBE_IN_STYLE": "false"}
@@ -32,16 +33,13 @@ def profile_from_config(cfg: dict[str, Any], *, status: str | None = None, sourc
     nodes = cfg.get("Nodes") or []
     addons = cfg.get("Addons") or {}
 
-    def _int(v: Any) -> int | None:
-        return v if isinstance(v, int) and not isinstance(v, bool) else None
-
     return MinikubeProfile(
         name=str(cfg.get("Name") or kc.get("ClusterName") or "?"),
         status=status,
         driver=cfg.get("Driver") or None,
-        cpus=_int(cfg.get("CPUs")),
-        memory_mb=_int(cfg.get("Memory")),
-        disk_mb=_int(cfg.get("DiskSize")),
+        cpus=whole_number(cfg.get("CPUs")),
+        memory_mb=whole_number(cfg.get("Memory")),
+        disk_mb=whole_number(cfg.get("DiskSize")),
         kubernetes_version=kc.get("KubernetesVersion") or None,
         container_runtime=kc.get("ContainerRuntime") or None,
         nodes=max(1, len(nodes)) if isinstance(nodes, list) else 1,

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from kdoctor.facts.model import EngineFacts
+from kdoctor.facts.values import normalise_arch, whole_number
 from kdoctor.runner import Runner
 
 # Podman machine providers on macOS (containers.conf(5) "provider"; containers/common#2200): applehv is Apple's
@@ -24,16 +25,6 @@ def is_podman_info(data: dict[str, Any]) -> bool:
     host = data.get("host")
     podman_keys = ("arch", "cpus", "memTotal")
     return isinstance(host, dict) and "ServerVersion" not in data and any(k in host for k in podman_keys)
-
-
-def _arch(a: Any) -> str | None:
-    if not isinstance(a, str) or not a:
-        return None
-    return {"aarch64": "arm64", "amd64": "x86_64"}.get(a.lower(), a.lower())
-
-
-def _int(v: Any) -> int | None:
-    return v if isinstance(v, int) and not isinstance(v, bool) else None
 
 
 def engine_from_podman_info(data: dict[str, Any]) -> EngineFacts:
@@ -51,9 +42,9 @@ def engine_from_podman_info(data: dict[str, Any]) -> EngineFacts:
         name=host.get("hostname") if isinstance(host.get("hostname"), str) else None,
         operating_system=os_name,
         kernel_version=host.get("kernel") if isinstance(host.get("kernel"), str) else None,
-        arch=_arch(host.get("arch")),
-        ncpu=_int(host.get("cpus")),
-        mem_total=_int(host.get("memTotal")),
+        arch=normalise_arch(host.get("arch")),
+        ncpu=whole_number(host.get("cpus")),
+        mem_total=whole_number(host.get("memTotal")),
         rootless=bool((host.get("security") or {}).get("rootless")),
     )
 
@@ -72,8 +63,8 @@ def machine_from_inspect(data: Any) -> dict[str, Any]:
         vm_type = tail if tail in PROVIDERS else None
     out["vm_type"] = vm_type
     res = machine.get("Resources") or {}
-    out["ncpu"] = _int(res.get("CPUs"))
-    mem = _int(res.get("Memory"))  # MiB
+    out["ncpu"] = whole_number(res.get("CPUs"))
+    mem = whole_number(res.get("Memory"))  # MiB
     out["mem_total"] = mem * 1024 * 1024 if mem else None
     return out
 

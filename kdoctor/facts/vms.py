@@ -11,17 +11,8 @@ import json
 from typing import Any, Literal
 
 from kdoctor.facts.model import VMFacts
+from kdoctor.facts.values import normalise_arch, whole_number
 from kdoctor.runner import Runner
-
-
-def _arch(a: Any) -> str | None:
-    if not isinstance(a, str) or not a:
-        return None
-    return {"aarch64": "arm64", "amd64": "x86_64"}.get(a.lower(), a.lower())
-
-
-def _int(v: Any) -> int | None:
-    return v if isinstance(v, int) and not isinstance(v, bool) else None
 
 
 def parse_list(product: Literal["colima", "lima"], stdout: str) -> list[VMFacts]:
@@ -48,9 +39,9 @@ def parse_list(product: Literal["colima", "lima"], stdout: str) -> list[VMFacts]
                 product=product,
                 name=d["name"],
                 status=str(d["status"]) if d.get("status") else None,
-                arch=_arch(d.get("arch")),
-                cpus=_int(d.get("cpus")),
-                memory=_int(d.get("memory")),
+                arch=normalise_arch(d.get("arch")),
+                cpus=whole_number(d.get("cpus")),
+                memory=whole_number(d.get("memory")),
                 vm_type=str(d["vmType"]) if d.get("vmType") else None,
                 runtime=str(d["runtime"]) if d.get("runtime") else None,
             )

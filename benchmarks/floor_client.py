@@ -10,19 +10,11 @@ import sys
 import threading
 from urllib.parse import quote, urlsplit
 
-ACCEPT = ", ".join(
-    [
-        "application/vnd.oci.image.index.v1+json",
-        "application/vnd.oci.image.manifest.v1+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-        "application/vnd.docker.distribution.manifest.v2+json",
-    ]
-)
+from common import ACCEPT, read_refs  # the sibling module: this runs as a script from benchmarks/
 
 
 def main() -> int:
-    with open(sys.argv[1]) as fh:
-        refs = [line.strip() for line in fh if line.strip()]
+    refs = read_refs(sys.argv[1])
     realm = urlsplit(sys.argv[2])
     conns = int(sys.argv[3])
     todo = iter(refs)

@@ -25,6 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.common import refs_yaml  # noqa: E402
 from tests.hubproxy import HubProxy  # noqa: E402
 
 PY = sys.executable
@@ -35,20 +36,6 @@ class Phase:
     seconds: float
     counts: dict[str, int]
     verdicts: dict[str, int]
-
-
-def _refs_json(refs: list[str], path: Path) -> Path:
-    items = [
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": f"p{i}"},
-            "spec": {"containers": [{"name": "c", "image": r}]},
-        }
-        for i, r in enumerate(refs)
-    ]
-    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
-    return path
 
 
 def _kdoctor(refs_file: Path, cache: Path, proxy: HubProxy, extra: list[str]) -> Phase:
@@ -124,7 +111,7 @@ QUOTA_CASES = [
 
 def bench_quota(proxy: HubProxy, refs: list[str], work: Path, extra: tuple[str, ...]) -> list[Row]:
     """10 pulls left, 100 references, at 50 ms: what kdoctor spends, and that nothing follows a 429."""
-    refs_file = _refs_json(refs, work / "quota-refs.json")
+    refs_file = refs_yaml(refs, work / "quota-refs.json")
     print(f"\n### 7. pull quota: 10 of 100 pulls left, {len(refs)} references, RTT 50 ms\n")
     print("| case | time | manifest GETs | 429s | GETs after the first 429 | verdicts |\n|---|---|---|---|---|---|")
     rows: list[Row] = []
@@ -164,7 +151,7 @@ def bench_latency(
         via = [f"{proxy.host}/{r.partition('/')[2]}" for r in refs]
         plain = work / "latency-refs.txt"
         plain.write_text("\n".join(via))
-        refs_file = _refs_json(via, work / "latency-refs.json")
+        refs_file = refs_yaml(via, work / "latency-refs.json")
         overhead = proxy_overhead(proxy, upstream, refs[0], 200)
         rows: list[tuple[float, Phase, Phase, Phase, Phase]] = []
         t_all = time.perf_counter()

@@ -7,20 +7,11 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-
-ACCEPT = ", ".join(
-    [
-        "application/vnd.oci.image.index.v1+json",
-        "application/vnd.oci.image.manifest.v1+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-        "application/vnd.docker.distribution.manifest.v2+json",
-    ]
-)
+from common import ACCEPT, read_refs  # the sibling module: this runs as a script from benchmarks/
 
 
 def main() -> int:
-    with open(sys.argv[1]) as fh:
-        refs = [line.strip() for line in fh if line.strip()]
+    refs = read_refs(sys.argv[1])
     client = httpx.Client(limits=httpx.Limits(max_connections=16, max_keepalive_connections=16))
 
     def get(ref: str) -> int:

@@ -27,6 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.common import push_multiarch_repos, refs_yaml  # noqa: E402
 from benchmarks.latency import bench_latency  # noqa: E402
 from tests.imagebuilder import Pusher  # noqa: E402
 from tests.realparts import RegistryServer, build_binaries, start_registry  # noqa: E402
@@ -77,20 +78,6 @@ def peak_rss_mb(argv: list[str], env: dict[str, str]) -> float:
 # -- fixtures ----------------------------------------------------------------------------------------
 
 
-def push_multiarch_repos(p: Pusher, bins: dict[str, bytes], n: int) -> list[str]:
-    """n distinct repositories, each with tag 1.0 naming an OCI index (amd64 + arm64)."""
-    amd_layer = p.layer({"/usr/local/bin/hello": bins["go-amd64"]})
-    arm_layer = p.layer({"/usr/local/bin/hello": bins["go-arm64"]})
-    refs = []
-    for i in range(n):
-        repo = f"bench/multi{i:04d}"
-        amd = p.image(repo, None, arch="amd64", layers=[amd_layer], entrypoint=["/usr/local/bin/hello"])
-        arm = p.image(repo, None, arch="arm64", layers=[arm_layer], entrypoint=["/usr/local/bin/hello"])
-        p.index(repo, "1.0", [amd, arm])
-        refs.append(f"{p.host}/{repo}:1.0")
-    return refs
-
-
 def big_layer_images(p: Pusher, bins: dict[str, bytes], total_mb: int, work: Path) -> tuple[str, str, list[Path]]:
     """Two amd64-only images whose Go entrypoint sits under `total_mb` of other layer content: once in the
     top layer (found first), once in the bottom layer (read last)."""
@@ -133,20 +120,6 @@ def images_cmd(refs_file: Path, cache: Path, extra: list[str] = ()) -> tuple[lis
         *extra,
     ]
     return argv, {"KDOCTOR_CACHE_DIR": str(cache), "DOCKER_CONFIG": str(cache.parent / "no-docker")}
-
-
-def refs_yaml(refs: list[str], path: Path) -> Path:
-    docs = [
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": f"p{i}"},
-            "spec": {"containers": [{"name": "c", "image": r}]},
-        }
-        for i, r in enumerate(refs)
-    ]
-    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
-    return path
 
 
 def bench_lookup(reg: RegistryServer, refs: list[str], work: Path, runs: int, skopeo_n: int) -> list[Figure]:
@@ -392,22 +365,6 @@ def bench_scale(refs: list[str], work: Path, runs: int, big_n: int) -> list[Figu
     return figs
 
 
-def push_distinct_multiarch_repos(p: Pusher, bins: dict[str, bytes], n: int) -> list[str]:
-    """Like push_multiarch_repos, but every repository's arm64 image is its own (its config differs), as in
-    real life: --deep then has a manifest, a config and an entrypoint analysis of its own to fetch per ref."""
-    amd_layer = p.layer({"/usr/local/bin/hello": bins["go-amd64"]})
-    arm_layer = p.layer({"/usr/local/bin/hello": bins["go-arm64"]})
-    refs = []
-    for i in range(n):
-        repo = f"bench/deep{i:04d}"
-        env = [f"BENCH_IMAGE={i}"]
-        amd = p.image(repo, None, arch="amd64", layers=[amd_layer], entrypoint=["/usr/local/bin/hello"], env=env)
-        arm = p.image(repo, None, arch="arm64", layers=[arm_layer], entrypoint=["/usr/local/bin/hello"], env=env)
-        p.index(repo, "1.0", [amd, arm])
-        refs.append(f"{p.host}/{repo}:1.0")
-    return refs
-
-
 def bench_deep(refs: list[str], work: Path, runs: int) -> list[Figure]:
     """8. What `--deep` costs: multi-arch references whose arm64 entries are distinct images (one layer with a
     static Go binary), default against --deep, cold (empty cache) and warm (second run), on loopback."""
@@ -494,7 +451,9 @@ def main() -> int:
         if "7" in only:
             figs += [Figure(*row) for row in bench_latency(reg.host, refs[: 20 if quick else 500], work, rtts)]
         if "8" in only:
-            figs += bench_deep(push_distinct_multiarch_repos(pusher, bins, n_refs), work, runs)
+            figs += bench_deep(
+                push_multiarch_repos(pusher, bins, n_refs, prefix="bench/deep", distinct=True), work, runs
+            )
     except Exception as exc:  # could not run: the only reason to exit non-zero
         print(f"benchmarks could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -67,13 +67,8 @@ class HostPools:
                 )
             return client
 
-    def build_request(
-        self, method: str, url: str, *, headers: dict[str, str], timeout: httpx.Timeout | None = None
-    ) -> httpx.Request:
-        client = self.for_url(url)
-        if timeout is None:
-            return client.build_request(method, url, headers=headers)
-        return client.build_request(method, url, headers=headers, timeout=timeout)
+    def build_request(self, method: str, url: str, *, headers: dict[str, str], timeout: httpx.Timeout) -> httpx.Request:
+        return self.for_url(url).build_request(method, url, headers=headers, timeout=timeout)
 
     def send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
         return self.for_url(str(request.url)).send(request, stream=stream)

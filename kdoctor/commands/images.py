@@ -98,7 +98,6 @@ def images(
     import os
 
     from kdoctor.errors import UsageError
-    from kdoctor.facts.kubectl import probe_node_arch
     from kdoctor.facts.target import detect
     from kdoctor.images.command import run_scan
     from kdoctor.images.platforms import Platform
@@ -123,6 +122,8 @@ def images(
         uses, err = uses_from_cluster(runner, context=context, namespace=namespace, all_namespaces=all_namespaces)
         if err:
             raise UsageError(f"no images given and the cluster could not be read: {err}")
+        from kdoctor.facts.kubectl import probe_node_arch  # only here: it loads the fact models (~0.1 s)
+
         node_arch = probe_node_arch(runner, context)
     target = detect(runner, want_platform=platform, want_emulator=emulator.value, node_arch=node_arch)
     try:

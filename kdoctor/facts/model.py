@@ -23,8 +23,10 @@ def gib(n: float) -> str:
 
 class _Model(BaseModel):
     # Snapshots are hand-written in tests and attached to support requests: a typo must fail
-    # loudly rather than silently drop a fact.
-    model_config = ConfigDict(extra="forbid")
+    # loudly rather than silently drop a fact. defer_build: a model's validator is built when it is first
+    # used, not at import (importing this module took ~0.17 s, ~0.11 s without the builds); commands that
+    # import it and use few models start faster.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class ProbeStatus(StrEnum):

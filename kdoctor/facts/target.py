@@ -9,11 +9,17 @@ in a running node, else the engine product's settings; see facts/emulation.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from kdoctor.facts import emulation, engine, host
-from kdoctor.facts.model import EmulationFacts, EngineFacts, Facts
 from kdoctor.runner import Runner
 from kdoctor.tools.kubectl import majority_arch
+
+if TYPE_CHECKING:
+    from kdoctor.facts.model import EmulationFacts, EngineFacts, Facts
+
+# The probes (facts.engine, facts.host, facts.emulation) and the pydantic fact models they build are imported
+# only where a flag leaves something to detect: `kdoctor images --platform P --emulator E` needs none of
+# them, and importing them costs ~0.1 s of start-up (measured: `python -X importtime`, README Performance 7).
 
 AUTO = "auto"
 
@@ -45,17 +51,27 @@ def decide(
         return Target(platform, want_emulator, "--emulator")
     if emu is None:
         return Target(platform, "unknown", "none")
+    from kdoctor.facts import emulation
+
     return Target(platform, emulation.foreign_emulator(emu.emulator), emu.source)
 
 
 def detect(runner: Runner, *, want_platform: str | None, want_emulator: str, node_arch: str | None) -> Target:
     """Probe only what the flags leave open (the engine, binfmt through a node, the host), then decide."""
-    eng = engine.probe_engine(runner) if want_platform is None or want_emulator == AUTO else None
+    eng = None
+    if want_platform is None or want_emulator == AUTO:
+        from kdoctor.facts import engine
+
+        eng = engine.probe_engine(runner)
     host_arch = None
     if not want_platform and not node_arch and not (eng is not None and eng.reachable and eng.arch):
+        from kdoctor.facts import host
+
         host_arch = host.probe_host(runner).arch
     emu = None
     if want_emulator == AUTO:
+        from kdoctor.facts import emulation
+
         node, entries, why = emulation.read_node_binfmt(runner) if eng and eng.reachable else (None, None, None)
         emu = emulation.resolve_emulator(eng, node, entries, why)
     return decide(

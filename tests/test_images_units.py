@@ -301,3 +301,23 @@ def test_challenge_parsing_is_quote_aware() -> None:
         "scope": "repository:a/b:pull,push",
     }
     assert parse_challenge('Basic realm="kdoctor-test"') == ("basic", {"realm": "kdoctor-test"})
+
+
+def test_cache_blob_reads_verify_and_never_fail(tmp_path: Path) -> None:
+    """A blob on disk is returned only when it matches its digest; a corrupted file, a directory in its place
+    or a malformed digest is a miss (the registry is asked again), never an error."""
+    from kdoctor.images.cache import Cache
+
+    data = b'{"schemaVersion": 2}'
+    digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
+    cache = Cache(tmp_path)
+    cache.put_blob(digest, data)
+    assert Cache(tmp_path).get_blob(digest) == data
+    path = tmp_path / "blobs" / "sha256" / digest.split(":")[1]
+    path.write_bytes(data + b" ")
+    assert Cache(tmp_path).get_blob(digest) is None
+    path.unlink()
+    path.mkdir()
+    assert Cache(tmp_path).get_blob(digest) is None
+    assert Cache(tmp_path).get_blob("sha256:" + "G" * 64) is None
+    assert Cache(tmp_path).get_blob("sha512:" + "a" * 128) is None

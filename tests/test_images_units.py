@@ -8,6 +8,7 @@ import hashlib
 import io
 import struct
 import tarfile
+from pathlib import Path
 
 import pytest
 

@@ -166,3 +166,22 @@ def test_no_get_after_a_429(
     hub.reset(rtt=0.05, pulls_limit=100, pulls_used=90, **settings)
     _, _, _, took = kdoctor(tmp_path / "c32", refs, "-o", "json", *flags)
     assert hub.counts["GET after 429"] == 0 and took < 15, (hub.counts, took)
+
+
+def test_a_refused_token_service_is_given_up_on_for_the_run(hub: HubProxy, repos: list[str], tmp_path: Path) -> None:
+    """The registry's 401 names a token service that refuses connections: the first image to ask marks it
+    unreachable and every image after is `unknown` with the same reason, without asking it again."""
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on: bound, then closed
+        s.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{s.getsockname()[1]}"
+    hub.reset(token_host=dead, multi_scope=False)
+    refs = [f"{hub.host}/{r}" for r in repos[:30]]
+    code, out, err, _ = kdoctor(tmp_path, refs, "-o", "json", "--concurrency", "8")
+    doc = json.loads(out)
+    assert code == 3 and doc["summary"]["unknown"] == 30, err[-500:]
+    assert doc["unreachable"] == {dead: "connection refused"}
+    reasons = {img["reason"] for img in doc["images"]}
+    assert reasons == {f"cannot reach {dead} (connection refused; not retried for the rest of this run)"}
+    assert hub.counts["GET manifest"] == 0  # nothing was pulled without a token

@@ -16,11 +16,13 @@ import json
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import httpx
 
 from kdoctor.errors import RegistryError
 from kdoctor.images import auth
+from kdoctor.images.reach import Unreachable, permanent_failure, remaining
 from kdoctor.images.reference import Reference
 from kdoctor.images.tokens import Realm, TokenStore, identity
 from kdoctor.runner import Runner
@@ -62,8 +64,12 @@ class Authenticator:
         config: auth.DockerConfig,
         count: Callable[[str], None],
         store: TokenStore,
+        unreachable: Unreachable | None = None,
     ) -> None:
         self._http_for = http_for
+        # The registry client's: a token service refused or not in DNS is given up on for the run, as a
+        # registry is, instead of every image trying it again (and waiting on it) before failing.
+        self._unreachable = unreachable or Unreachable()
         self._runner = runner
         self._config = config
         self._count = count
@@ -238,7 +244,15 @@ class Authenticator:
 
     def _new_token(self, registry: str, realm: Realm, scopes: list[str]) -> tuple[auth.Secret, float]:
         creds = self._credentials(registry)
+        host = urlsplit(realm.realm).netloc
+        self._unreachable.check(host)
         http = self._http_for(realm.realm)
+        left = remaining()  # a token is one of the image's lookups: it stops at the image's deadline
+        if left is not None and left <= 0:
+            raise RegistryError(f"no answer from the token service {host} within the --timeout")
+        limit = http.timeout.read or 10.0
+        t = limit if left is None else max(0.1, min(limit, left))
+        timeout = httpx.Timeout(t, connect=min(t, http.timeout.connect or t))
         try:
             if creds and creds.identity_token:
                 self._count("POST token")
@@ -249,7 +263,7 @@ class Authenticator:
                     "scope": " ".join(scopes),  # oauth2: one space-delimited scope field
                     "client_id": "kdoctor",
                 }
-                resp = http.post(realm.realm, data=form)
+                resp = http.post(realm.realm, data=form, timeout=timeout)
             else:
                 params: list[tuple[str, str | int | float | bool | None]] = [("scope", s) for s in scopes]
                 params.append(("client_id", "kdoctor"))
@@ -260,8 +274,12 @@ class Authenticator:
                     basic = (creds.username, creds.password.reveal())
                     params.append(("account", creds.username))
                 self._count("GET token")
-                resp = http.get(realm.realm, params=params, auth=basic)
+                resp = http.get(realm.realm, params=params, auth=basic, timeout=timeout)
         except httpx.HTTPError as exc:
+            why = permanent_failure(exc)
+            if why is not None:
+                self._unreachable.mark(host, why)
+                raise self._unreachable.error(host, why) from None
             raise RegistryError(f"token service unreachable ({type(exc).__name__})") from None
         if resp.status_code in (401, 403):
             raise RegistryError(

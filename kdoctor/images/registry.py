@@ -83,7 +83,9 @@ class RegistryClient:
         self.quota = Quota(max_pulls)
         config = docker_config if docker_config is not None else auth.DockerConfig.load()
         self.tokens = TokenStore(self.cache.root if self.cache.enabled else None, persist=self.cache.enabled)
-        self.auth = Authenticator(self._http.for_url, self.runner, config, self.stats.count, self.tokens)
+        self.auth = Authenticator(
+            self._http.for_url, self.runner, config, self.stats.count, self.tokens, self.unreachable
+        )
 
     def close(self) -> None:
         self.cache.flush()

@@ -1,6 +1,9 @@
 """The floor for a registry behind token auth: one token GET and one manifest GET per reference, over N
 keep-alive connections to each host, the realm known in advance, nothing parsed beyond the token.
-Run as its own process: `floor_client.py REFS_FILE REALM CONNS` (prints the number of non-200 answers)."""
+Run as its own process: `floor_client.py REFS_FILE REALM CONNS` (prints the number of non-200 answers).
+
+`floor_client.py REFS_FILE REALM CONNS TOKEN_FILE`: the warm floor instead, one HEAD per reference with a
+token already held (one token granting every repository, as a warm run's cached tokens do)."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ def main() -> int:
     refs = read_refs(sys.argv[1])
     realm = urlsplit(sys.argv[2])
     conns = int(sys.argv[3])
+    held = open(sys.argv[4]).read().strip() if len(sys.argv) > 4 else None  # noqa: SIM115 - read once
     todo = iter(refs)
     lock = threading.Lock()
     bad: list[int] = []
@@ -31,12 +35,17 @@ def main() -> int:
                 break
             host, _, rest = ref.partition("/")
             repo, _, tag = rest.rpartition(":")
-            tok.request("GET", f"{realm.path}?service=bench.registry&scope={quote(f'repository:{repo}:pull')}")
-            resp = tok.getresponse()
-            token = json.loads(resp.read())["token"]
+            if held is None:
+                tok.request("GET", f"{realm.path}?service=bench.registry&scope={quote(f'repository:{repo}:pull')}")
+                resp = tok.getresponse()
+                token = json.loads(resp.read())["token"]
+            else:
+                token = held
             reg = regs.setdefault(host, http.client.HTTPConnection(host, timeout=60))
             reg.request(
-                "GET", f"/v2/{repo}/manifests/{tag}", headers={"Accept": ACCEPT, "Authorization": f"Bearer {token}"}
+                "GET" if held is None else "HEAD",
+                f"/v2/{repo}/manifests/{tag}",
+                headers={"Accept": ACCEPT, "Authorization": f"Bearer {token}"},
             )
             resp = reg.getresponse()
             resp.read()

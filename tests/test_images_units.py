@@ -322,3 +322,28 @@ def test_cache_blob_reads_verify_and_never_fail(tmp_path: Path) -> None:
     assert Cache(tmp_path).get_blob(digest) is None
     assert Cache(tmp_path).get_blob("sha256:" + "G" * 64) is None
     assert Cache(tmp_path).get_blob("sha512:" + "a" * 128) is None
+
+
+def test_the_tls_context_is_loaded_once_and_shared() -> None:
+    """`kdoctor images` starts loading the CA bundle early (in a thread); every client then gets that one
+    context, whichever thread asks first."""
+    import threading
+
+    from kdoctor.images.transport import HostPools, start_tls_context, tls_context
+
+    fut = start_tls_context()
+    assert start_tls_context() is fut
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(tls_context())) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 4 and all(c is fut.result() for c in got)
+    pools = HostPools(timeout=5.0, size=2)
+    try:
+        client = pools.for_url("https://registry.example/v2/")
+        assert client is pools.for_url("https://registry.example/v2/x")  # one client per thread and host
+        assert client is not pools.for_url("https://token.example/token")
+    finally:
+        pools.close()

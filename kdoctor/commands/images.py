@@ -97,6 +97,10 @@ def images(
     """Every image's platforms from its registry, and the amd64-only Go entrypoints that will crash."""
     import os
 
+    from kdoctor.images.transport import start_tls_context
+
+    start_tls_context()  # loads the CA bundle while the rest is imported and the inputs are read
+
     from kdoctor.errors import UsageError
     from kdoctor.facts.target import detect
     from kdoctor.images.command import run_scan

@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,8 +38,9 @@ PY = sys.executable
 @dataclass
 class Phase:
     seconds: float
-    counts: dict[str, int]
+    counts: dict[str, int]  # the proxy's
     verdicts: dict[str, int]
+    requests: dict[str, int] = field(default_factory=dict)  # kdoctor's own count (its JSON `requests`)
 
 
 def _kdoctor(refs_file: Path, cache: Path, proxy: HubProxy, extra: list[str]) -> Phase:
@@ -52,7 +53,7 @@ def _kdoctor(refs_file: Path, cache: Path, proxy: HubProxy, extra: list[str]) ->
     if res.returncode not in (0, 1, 3):
         raise RuntimeError(f"kdoctor images exited {res.returncode}: {res.stderr[-400:]}")
     doc = json.loads(res.stdout)
-    return Phase(took, dict(proxy.counts), {k: v for k, v in doc["summary"].items() if v})
+    return Phase(took, dict(proxy.counts), {k: v for k, v in doc["summary"].items() if v}, doc["requests"])
 
 
 def _floor(plain: Path, proxy: HubProxy, token_file: Path | None = None) -> Phase:
@@ -259,3 +260,40 @@ def bench_latency(
     )
     figs.append(("7. latency proxy overhead", f"{overhead:.2f} ms/request", "-", None, "small", None))
     return figs
+
+
+def bench_deep_at(upstream: str, refs: list[str], work: Path, rtt: float = 0.05, repeat: int = 3) -> list[Row]:
+    """8 at a real distance: default against --deep behind the Hub-like proxy (several scopes per token), cold
+    (empty cache) and warm (second run), each the median of `repeat` runs."""
+    proxy = HubProxy(upstream, pulls_limit=1_000_000)
+    proxy.start()
+    try:
+        proxy.reset(rtt=rtt, multi_scope=True)
+        via = [f"{proxy.host}/{r.partition('/')[2]}" for r in refs]
+        refs_file = refs_yaml(via, work / "deep-latency-refs.json")
+        runs: dict[tuple[str, str], list[Phase]] = {}
+        for i in range(repeat):
+            for mode, extra in (("default", []), ("--deep", ["--deep"])):
+                cache = work / f"deep-lat-{mode.strip('-')}-{i}"
+                shutil.rmtree(cache, ignore_errors=True)
+                for phase in ("cold", "warm"):
+                    proxy.reset()
+                    runs.setdefault((mode, phase), []).append(_kdoctor(refs_file, cache, proxy, extra))
+    finally:
+        proxy.stop()
+    label = f"{rtt * 1000:.0f} ms, {len(refs)} refs"
+    rows: list[Row] = []
+    for phase in ("cold", "warm"):
+        base, deep = _median(runs[("default", phase)]), _median(runs[("--deep", phase)])
+        rows.append((f"8. {phase} at {label}, default", f"{base.seconds:.2f}s", "-", None, "baseline", None))
+        rows.append(
+            (
+                f"8. {phase} at {label}, --deep",
+                f"{deep.seconds:.2f}s; requests {json.dumps(deep.requests)}",
+                f"{phase} default",
+                deep.seconds / base.seconds,
+                "-",
+                None,
+            )
+        )
+    return rows

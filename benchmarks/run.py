@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.common import push_multiarch_repos, refs_yaml  # noqa: E402
-from benchmarks.latency import bench_latency  # noqa: E402
+from benchmarks.latency import bench_deep_at, bench_latency  # noqa: E402
 from tests.imagebuilder import Pusher  # noqa: E402
 from tests.realparts import RegistryServer, build_binaries, start_registry  # noqa: E402
 
@@ -454,9 +454,9 @@ def main() -> int:
                 for row in bench_latency(reg.host, refs[: 20 if quick else 500], work, rtts, repeat=1 if quick else 3)
             ]
         if "8" in only:
-            figs += bench_deep(
-                push_multiarch_repos(pusher, bins, n_refs, prefix="bench/deep", distinct=True), work, runs
-            )
+            deep_refs = push_multiarch_repos(pusher, bins, n_refs, prefix="bench/deep", distinct=True)
+            figs += bench_deep(deep_refs, work, runs)
+            figs += [Figure(*row) for row in bench_deep_at(reg.host, deep_refs, work, repeat=1 if quick else 3)]
     except Exception as exc:  # could not run: the only reason to exit non-zero
         print(f"benchmarks could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

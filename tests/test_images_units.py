@@ -8,6 +8,7 @@ import hashlib
 import io
 import struct
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -347,3 +348,30 @@ def test_the_tls_context_is_loaded_once_and_shared() -> None:
         assert client is not pools.for_url("https://token.example/token")
     finally:
         pools.close()
+
+
+def test_an_error_answer_is_read_only_as_far_as_its_first_kilobytes() -> None:
+    """A registry (or a proxy before it) may answer 4xx/5xx with megabytes of HTML, or trickle it: the error
+    is made from the first 4 KiB and the rest is never read."""
+    import httpx
+
+    from kdoctor.images.wire import status_error
+
+    class Endless(httpx.SyncByteStream):
+        def __init__(self, first: bytes) -> None:
+            self.first, self.served = first, 0
+
+        def __iter__(self) -> Iterator[bytes]:
+            yield self.first
+            while True:
+                self.served += 1024
+                assert self.served <= 64 << 10, "read far past the first kilobytes"
+                yield b" " * 1024
+
+    for status, first, want in [
+        (404, b'{"errors":[{"code":"NAME_UNKNOWN"}]}', "404 not found (name unknown)"),
+        (500, b"<html>" + b"x" * 5000, "500 from registry.example"),
+    ]:
+        stream = Endless(first)
+        err = status_error(httpx.Response(status, stream=stream), "registry.example")
+        assert err.reason == want and stream.served <= 8 << 10

@@ -30,12 +30,25 @@ def digest_of(data: bytes) -> str:
     return f"sha256:{hashlib.sha256(data).hexdigest()}"
 
 
+def _first_bytes(resp: httpx.Response, n: int) -> bytes:
+    """Up to n bytes of a body, without reading the rest: an error page may be megabytes of HTML, or trickle."""
+    buf = bytearray()
+    try:
+        for chunk in resp.iter_bytes():
+            buf += chunk
+            if len(buf) >= n:
+                break
+    except (httpx.HTTPError, RuntimeError):  # broken, or already consumed: what arrived is all there is
+        pass
+    return bytes(buf[:n])
+
+
 def status_error(resp: httpx.Response, registry: str) -> RegistryError:
     """A short, secret-free error for a registry's 4xx/5xx answer (reads at most 4 KiB of its body)."""
     code = resp.status_code
     detail = ""
     try:
-        body = resp.read()[:4096]
+        body = _first_bytes(resp, 4096)
         errors = json.loads(body).get("errors") or []
         if errors and isinstance(errors[0], dict):
             detail = str(errors[0].get("code", ""))

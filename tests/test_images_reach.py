@@ -97,3 +97,22 @@ def test_permanent_failures_are_found_along_the_cause_chain() -> None:
     assert permanent_failure(ConnectionRefusedError(111, "Connection refused")) == REFUSED
     assert permanent_failure(TimeoutError("timed out")) is None
     assert permanent_failure(ConnectionResetError(104, "Connection reset by peer")) is None
+
+
+def test_running_out_of_files_is_told_apart_from_an_unreachable_host() -> None:
+    import errno
+
+    import httpx
+
+    from kdoctor.images.reach import out_of_files, permanent_failure
+
+    def wrapped(cause: BaseException) -> httpx.ConnectError:
+        try:
+            raise httpx.ConnectError("connect failed") from cause
+        except httpx.ConnectError as exc:
+            return exc
+
+    emfile = wrapped(OSError(errno.EMFILE, "Too many open files"))
+    assert out_of_files(emfile) and permanent_failure(emfile) is None  # not the host's fault: not marked
+    refused = wrapped(ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"))
+    assert not out_of_files(refused) and permanent_failure(refused) == "connection refused"

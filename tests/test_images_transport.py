@@ -185,3 +185,32 @@ def test_a_refused_token_service_is_given_up_on_for_the_run(hub: HubProxy, repos
     reasons = {img["reason"] for img in doc["images"]}
     assert reasons == {f"cannot reach {dead} (connection refused; not retried for the rest of this run)"}
     assert hub.counts["GET manifest"] == 0  # nothing was pulled without a token
+
+
+def test_a_low_open_file_limit_lowers_the_workers_and_says_so(hub: HubProxy, repos: list[str], tmp_path: Path) -> None:
+    """Every worker thread keeps a connection to each registry it talks to: under a hard limit of 40 open files
+    (below what 48 workers and 8 token threads need) the scan runs with fewer workers, every image is still
+    judged, and the report says what the limit cost and how to lift it. Without the fit (measured), 14 of 60
+    images came back unknown: their connections failed with EMFILE ("Too many open files")."""
+    import resource
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
+
+    hub.reset(rtt=0.02)  # answers take a while, so the workers' connections are open at the same time
+    refs = [f"{hub.host}/{r}" for r in repos[:60]]
+    env = {**os.environ, "KDOCTOR_CACHE_DIR": str(tmp_path / "cache"), "DOCKER_CONFIG": str(tmp_path / "nd")}
+    res = subprocess.run(
+        [*KDOCTOR, "--platform", "linux/arm64", "--emulator", "qemu", "--no-suggest", "-o", "json", *refs],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        preexec_fn=low_limit,
+    )
+    doc = json.loads(res.stdout)
+    assert res.returncode == 0 and doc["summary"]["native"] == 60, res.stderr[-500:]
+    # (40 - 32 kept for files) // 1 host - 8 token threads = 0: one worker, with its one connection
+    want = "the open-file limit (40) allows 1 connection(s) "
+    assert any(n.startswith(want) and "ulimit -n" in n for n in doc["notes"])
+    assert hub.counts["new conn registry"] == 1

@@ -124,6 +124,7 @@ def run_scan(
         stats = scanner.client.stats
         unreachable = scanner.client.unreachable.hosts()
         quota = scanner.client.quota
+        notes = list(scanner.notes)
     results.sort(key=lambda r: (-V.SEVERITY_ORDER[r.verdict], r.ref))
     return ScanOutcome(
         platform,
@@ -133,6 +134,7 @@ def run_scan(
         dict(stats.requests),
         quota.rate_limits(),
         time.monotonic() - t0,
+        notes=notes,
         deep=deep,
         inputs=inputs or SourceReport(),
         unreachable=unreachable,

@@ -66,6 +66,18 @@ def permanent_failure(exc: BaseException) -> str | None:
     return None
 
 
+def out_of_files(exc: BaseException) -> bool:
+    """True when a transport error is this machine running out of open files (EMFILE/ENFILE), not the host."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if getattr(cur, "errno", None) in (errno.EMFILE, errno.ENFILE) or "too many open files" in str(cur).lower():
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
 class Unreachable:
     """Hosts found unreachable in this run, and why (shared by every worker thread)."""
 

@@ -24,7 +24,7 @@ from kdoctor.images.cache import Cache
 from kdoctor.images.negotiate import Authenticator
 from kdoctor.images.platforms import ACCEPT
 from kdoctor.images.quota import Quota
-from kdoctor.images.reach import Unreachable, permanent_failure, remaining
+from kdoctor.images.reach import Unreachable, out_of_files, permanent_failure, remaining
 from kdoctor.images.reference import Reference, is_loopback_registry
 from kdoctor.images.tokens import TokenStore
 from kdoctor.images.transport import FirstContact, HostPools, SingleFlight, drain
@@ -152,7 +152,11 @@ class RegistryClient:
                 if why is not None:  # not transient: the host is out for the rest of the run
                     self.unreachable.mark(ref.registry, why)
                     raise self.unreachable.error(ref.registry, why) from None
-                err = RegistryError(f"cannot reach {ref.registry} ({type(exc).__name__})")
+                err = (
+                    RegistryError(f"too many open files on this machine while talking to {ref.registry} (`ulimit -n`)")
+                    if out_of_files(exc)
+                    else RegistryError(f"cannot reach {ref.registry} ({type(exc).__name__})")
+                )
                 resp = None
                 retries = self.retries
             if resp is None:

@@ -63,6 +63,8 @@ def render(outcome: ScanOutcome, console: Console, *, verbose: bool = False) -> 
         console.print(
             f"unknown on {escape(host)}: {len(entry['images'])} image(s): {escape('; '.join(entry['reasons']))}"
         )
+    for note in outcome.notes:
+        console.print(f"note: {note}", markup=False, highlight=False)
     for registry, q in outcome.pull_quota.items():
         # Plain advice, not the raw RateLimit header (issue 15).
         used = f" (this scan spent {q['pulls_used']})" if q["pulls_used"] else ""

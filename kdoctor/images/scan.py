@@ -16,11 +16,13 @@ from kdoctor.images.analyse import analyse_entrypoint, image_facts
 from kdoctor.images.cache import Cache
 from kdoctor.images.fixes import find_newer_tag
 from kdoctor.images.layers import WalkStats
+from kdoctor.images.negotiate import TOKEN_THREADS
 from kdoctor.images.platforms import Platform, config_platform, index_entries, match
 from kdoctor.images.reach import image_deadline
 from kdoctor.images.reference import Reference, ReferenceError, parse
 from kdoctor.images.registry import RegistryClient, RegistryError
 from kdoctor.images.result import ImageResult
+from kdoctor.images.transport import fit_workers
 from kdoctor.images.uses import ImageUse
 from kdoctor.runner import Runner
 
@@ -41,6 +43,7 @@ class Scanner:
     suggest: bool = True
     deep: bool = False  # --deep: look inside images whose manifest names the target platform too
     walk: WalkStats = field(default_factory=WalkStats)
+    notes: list[str] = field(default_factory=list)  # for the report (JSON `notes`)
 
     def _entry(
         self, ref: Reference, manifest: dict[str, Any], cfg: dict[str, Any], use: ImageUse, arch: str = ""
@@ -226,8 +229,11 @@ class Scanner:
             with suppress(ReferenceError):  # reported by scan_one
                 planned.append(parse(use.ref))
         self.client.plan(planned)
+        workers, note = fit_workers(max(1, concurrency), len({r.api_host for r in planned}), TOKEN_THREADS)
+        if note:
+            self.notes.append(note)
         results: list[ImageResult] = []
-        pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="image")
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="image")
         futures = {pool.submit(self.scan_one, use): use for use in groups.values()}
         collected: set[Future[ImageResult]] = set()
         try:

@@ -33,6 +33,45 @@ _tls_lock = threading.Lock()
 _tls: Future[ssl.SSLContext] | None = None
 
 
+FILES_RESERVE = 32  # open files that are not connections: the cache, the inputs, pipes, the interpreter's own
+
+
+def open_files_limit(want: int) -> int:
+    """Raise this process's soft limit on open files towards `want` (a macOS shell starts programs with 256;
+    Go programs raise it themselves), within the hard limit; the soft limit in force afterwards."""
+    try:
+        import resource
+    except ImportError:  # not POSIX: no limit to read or raise here
+        return want
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= want:
+        return want
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):  # macOS refuses more than kern.maxfilesperproc
+        return soft
+    return target
+
+
+def fit_workers(workers: int, hosts: int, token_threads: int) -> tuple[int, str | None]:
+    """Workers a scan can run without running out of open files: each worker thread keeps one connection to
+    every registry host it talks to, and each token thread one to every token service. None, or a note that
+    says what the limit cost and how to lift it."""
+    hosts = max(1, hosts)
+    want = (workers + token_threads) * hosts + FILES_RESERVE
+    limit = open_files_limit(want)
+    if limit >= want:
+        return workers, None
+    fit = max(1, (limit - FILES_RESERVE) // hosts - token_threads)
+    if fit >= workers:
+        return workers, None
+    return fit, (
+        f"the open-file limit ({limit}) allows {fit} connection(s) per registry host for {hosts} host(s), not "
+        f"{workers}: `ulimit -n {want}` before kdoctor to use all {workers}"
+    )
+
+
 def start_tls_context() -> Future[ssl.SSLContext]:
     """Begin loading the CA bundle in the background, once per process. It takes ~20-35 ms on the benchmark
     machine with the interpreter lock released, and every client needs it before its first request: started

@@ -10,7 +10,8 @@ Each thread has its own client per host. httpcore's pool matches every waiting r
 connection under one lock, each time a request starts or ends: with 32 threads on one pool a warm scan
 (500 HEADs) spent more CPU there (~670,000 `is_idle` calls) than sending the requests. A thread sends one
 request at a time, so its own pool holds the one connection it keeps reusing; the number of connections
-to a host stays at most the number of threads that talk to it.
+to a host stays at most the number of threads that talk to it. That makes open files the limit to mind
+(fit_workers), and the one SSL context is loaded in the background from the start (start_tls_context).
 """
 
 from __future__ import annotations

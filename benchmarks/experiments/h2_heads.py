@@ -14,8 +14,9 @@ the four clients: direct, HTTP/2 took about what HTTP/1.1 took (0.41-0.54 s agai
 but in some rounds 26 or 205 of the 500 HEADs failed with RemoteProtocolError ("Server disconnected"; the
 registry logged GOAWAY frames received from the client), and one run died with an uncaught "RuntimeError:
 dictionary changed size during iteration" in an HTTP/2 round (its traceback was not kept); at 50 ms
-HTTP/1.1 took 0.83-0.91 s with no error, HTTP/2 0.79-1.78 s with 9 to 208 failures per round. HTTP/1.1 never failed. With httpx's synchronous HTTP/2
-shared by threads, it does not pay here, and it is not reliable: kdoctor stays on HTTP/1.1.
+HTTP/1.1 took 0.83-0.91 s with no error, HTTP/2 0.79-1.78 s with 9 to 208 failures per round. HTTP/1.1
+never failed. With httpx's synchronous HTTP/2 shared by threads it does not pay here, and it is not reliable:
+kdoctor stays on HTTP/1.1.
 """
 
 from __future__ import annotations

@@ -22,9 +22,10 @@ import httpx
 
 from kdoctor.errors import RegistryError
 from kdoctor.images import auth
-from kdoctor.images.reach import Unreachable, permanent_failure, remaining
+from kdoctor.images.reach import Unreachable, remaining
 from kdoctor.images.reference import Reference
 from kdoctor.images.tokens import Realm, TokenStore, identity
+from kdoctor.images.transport import request_timeout
 from kdoctor.runner import Runner
 
 BATCH = 20  # scopes per token request: keeps the token (an Authorization header) a few KB
@@ -250,9 +251,7 @@ class Authenticator:
         left = remaining()  # a token is one of the image's lookups: it stops at the image's deadline
         if left is not None and left <= 0:
             raise RegistryError(f"no answer from the token service {host} within the --timeout")
-        limit = http.timeout.read or 10.0
-        t = limit if left is None else max(0.1, min(limit, left))
-        timeout = httpx.Timeout(t, connect=min(t, http.timeout.connect or t))
+        timeout = request_timeout(http.timeout.read or 10.0, left)  # the client's own is the --timeout
         try:
             if creds and creds.identity_token:
                 self._count("POST token")
@@ -276,10 +275,9 @@ class Authenticator:
                 self._count("GET token")
                 resp = http.get(realm.realm, params=params, auth=basic, timeout=timeout)
         except httpx.HTTPError as exc:
-            why = permanent_failure(exc)
-            if why is not None:
-                self._unreachable.mark(host, why)
-                raise self._unreachable.error(host, why) from None
+            out = self._unreachable.give_up(host, exc)
+            if out is not None:
+                raise out from None
             raise RegistryError(f"token service unreachable ({type(exc).__name__})") from None
         if resp.status_code in (401, 403):
             raise RegistryError(

@@ -47,12 +47,19 @@ def remaining() -> float | None:
     return None if deadline is None else deadline - time.monotonic()
 
 
-def permanent_failure(exc: BaseException) -> str | None:
-    """REFUSED or DNS when a transport error is one of those (looked for along the cause chain), else None."""
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """An exception and its causes (or contexts), each once: transport errors wrap the socket's own."""
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
+        yield cur
+        cur = cur.__cause__ or cur.__context__
+
+
+def permanent_failure(exc: BaseException) -> str | None:
+    """REFUSED or DNS when a transport error is one of those (looked for along the cause chain), else None."""
+    for cur in _chain(exc):
         if isinstance(cur, socket.gaierror):
             return DNS
         if isinstance(cur, ConnectionRefusedError) or getattr(cur, "errno", None) in _REFUSED_ERRNOS:
@@ -62,20 +69,15 @@ def permanent_failure(exc: BaseException) -> str | None:
             return REFUSED
         if any(t in text for t in _DNS_TEXT):
             return DNS
-        cur = cur.__cause__ or cur.__context__
     return None
 
 
 def out_of_files(exc: BaseException) -> bool:
     """True when a transport error is this machine running out of open files (EMFILE/ENFILE), not the host."""
-    seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        if getattr(cur, "errno", None) in (errno.EMFILE, errno.ENFILE) or "too many open files" in str(cur).lower():
-            return True
-        cur = cur.__cause__ or cur.__context__
-    return False
+    return any(
+        getattr(cur, "errno", None) in (errno.EMFILE, errno.ENFILE) or "too many open files" in str(cur).lower()
+        for cur in _chain(exc)
+    )
 
 
 class Unreachable:
@@ -94,6 +96,15 @@ class Unreachable:
             why = self._hosts.get(host)
         if why is not None:
             raise self.error(host, why)
+
+    def give_up(self, host: str, exc: BaseException) -> RegistryError | None:
+        """For a refused connection or a failed DNS lookup: mark the host and return the error to raise (the
+        same for a registry and for its token service); None for anything that may be transient."""
+        why = permanent_failure(exc)
+        if why is None:
+            return None
+        self.mark(host, why)
+        return self.error(host, why)
 
     @staticmethod
     def error(host: str, why: str) -> RegistryError:

@@ -24,10 +24,10 @@ from kdoctor.images.cache import Cache
 from kdoctor.images.negotiate import Authenticator
 from kdoctor.images.platforms import ACCEPT
 from kdoctor.images.quota import Quota
-from kdoctor.images.reach import Unreachable, out_of_files, permanent_failure, remaining
+from kdoctor.images.reach import Unreachable, out_of_files, remaining
 from kdoctor.images.reference import Reference, is_loopback_registry
 from kdoctor.images.tokens import TokenStore
-from kdoctor.images.transport import FirstContact, HostPools, SingleFlight, drain
+from kdoctor.images.transport import FirstContact, HostPools, SingleFlight, drain, request_timeout
 from kdoctor.images.wire import Manifest, digest_of, parse_manifest, read_capped, status_error
 from kdoctor.runner import Runner, SubprocessRunner
 
@@ -137,21 +137,17 @@ class RegistryClient:
                 raise RegistryError(f"no answer from {ref.registry} within the {self.timeout:g}s --timeout")
             hdrs = {**(headers or {}), **self.auth.headers(ref, challenge)}
             self.stats.count(f"{method} {what}")
-            per_request = self.timeout if left is None else max(0.1, min(self.timeout, left))
             try:
-                req = self._http.build_request(
-                    method, url, headers=hdrs, timeout=httpx.Timeout(per_request, connect=min(per_request, 5.0))
-                )
+                req = self._http.build_request(method, url, headers=hdrs, timeout=request_timeout(self.timeout, left))
                 resp = self._send(ref, req)
             except httpx.TimeoutException:
                 err: RegistryError = RegistryError(f"timed out talking to {ref.registry}")
                 resp = None
                 retries = min(self.retries, TIMEOUT_RETRIES)
             except httpx.TransportError as exc:
-                why = permanent_failure(exc)
-                if why is not None:  # not transient: the host is out for the rest of the run
-                    self.unreachable.mark(ref.registry, why)
-                    raise self.unreachable.error(ref.registry, why) from None
+                out = self.unreachable.give_up(ref.registry, exc)
+                if out is not None:  # not transient: the host is out for the rest of the run
+                    raise out from None
                 err = (
                     RegistryError(f"too many open files on this machine while talking to {ref.registry} (`ulimit -n`)")
                     if out_of_files(exc)

@@ -30,10 +30,6 @@ from kdoctor import __version__
 
 DRAIN_MAX = 64 << 10  # an answer with more left than this is cheaper to drop with its connection
 
-_tls_lock = threading.Lock()
-_tls: Future[ssl.SSLContext] | None = None
-
-
 FILES_RESERVE = 32  # open files that are not connections: the cache, the inputs, pipes, the interpreter's own
 
 
@@ -71,6 +67,17 @@ def fit_workers(workers: int, hosts: int, token_threads: int) -> tuple[int, str 
         f"the open-file limit ({limit}) allows {fit} connection(s) per registry host for {hosts} host(s), not "
         f"{workers}: `ulimit -n {want}` before kdoctor to use all {workers}"
     )
+
+
+def request_timeout(limit: float, left: float | None = None) -> httpx.Timeout:
+    """One request's timeout: `limit` (--timeout), cut to what is `left` of the image's deadline; connecting
+    takes at most 5 s of it."""
+    t = limit if left is None else max(0.1, min(limit, left))
+    return httpx.Timeout(t, connect=min(t, 5.0))
+
+
+_tls_lock = threading.Lock()
+_tls: Future[ssl.SSLContext] | None = None
 
 
 def start_tls_context() -> Future[ssl.SSLContext]:
@@ -119,7 +126,7 @@ class HostPools:
     interface for the two calls the client makes, so the retry loop does not change)."""
 
     def __init__(self, *, timeout: float, size: int):
-        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 5.0))
+        self._timeout = request_timeout(timeout)
         self._limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
         self._local = threading.local()  # .clients: {scheme://host: httpx.Client} of this thread
         self._all: list[httpx.Client] = []  # every thread's, to close them all

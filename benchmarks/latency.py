@@ -72,14 +72,15 @@ def _floor(plain: Path, proxy: HubProxy, token_file: Path | None = None) -> Phas
     return Phase(took, dict(proxy.counts), {})
 
 
-def _token_for_all(proxy: HubProxy, refs: list[str], path: Path) -> Path:
-    """One token granting every repository (asked for at RTT 0, outside any timed phase): the warm floor's."""
+def _token(proxy: HubProxy, refs: list[str]) -> str:
+    """One token from the proxy's token service granting the references' repositories (asked for outside any
+    timed phase)."""
     scopes = "&".join(f"scope=repository:{r.partition('/')[2].rpartition(':')[0]}:pull" for r in refs)
     tok = http.client.HTTPConnection(proxy.token_host)
     tok.request("GET", f"/token?service=bench.registry&{scopes}")
-    path.write_text(json.loads(tok.getresponse().read())["token"])
+    token = str(json.loads(tok.getresponse().read())["token"])
     tok.close()
-    return path
+    return token
 
 
 def proxy_overhead(proxy: HubProxy, upstream: str, ref: str, n: int) -> float:
@@ -87,10 +88,7 @@ def proxy_overhead(proxy: HubProxy, upstream: str, ref: str, n: int) -> float:
     Measured in this process, so it includes GIL contention with the client: an upper bound."""
     _, _, rest = ref.partition("/")
     repo, _, tag = rest.rpartition(":")
-    tok = http.client.HTTPConnection(proxy.token_host)
-    tok.request("GET", f"/token?service=x&scope=repository:{repo}:pull")
-    token = json.loads(tok.getresponse().read())["token"]
-    tok.close()
+    token = _token(proxy, [ref])
     hdrs = {"Accept": "application/vnd.oci.image.index.v1+json", "Authorization": f"Bearer {token}"}
     best = {upstream: float("inf"), proxy.host: float("inf")}
     for _ in range(3):  # interleaved, best of three: start-up effects and noise from other processes
@@ -182,7 +180,8 @@ def bench_latency(
         refs_file = refs_yaml(via, work / "latency-refs.json")
         overhead = proxy_overhead(proxy, upstream, refs[0], 200)
         proxy.reset(rtt=0.0, multi_scope=True)
-        token_file = _token_for_all(proxy, via, work / "latency-token.txt")
+        token_file = work / "latency-token.txt"  # the warm floor's: one token for every repository, at RTT 0
+        token_file.write_text(_token(proxy, via))
         rows: list[tuple[float, Phase, Phase, Phase, Phase, Phase]] = []
         t_all = time.perf_counter()
         for rtt in rtts:

@@ -19,6 +19,7 @@ import pytest
 from tests.hubproxy import HubProxy
 from tests.imagebuilder import Pusher
 from tests.realparts import RegistryServer
+from tests.test_images_inputs import _closed_port
 
 pytestmark = pytest.mark.registry
 N_REPOS = 100
@@ -171,11 +172,7 @@ def test_no_get_after_a_429(
 def test_a_refused_token_service_is_given_up_on_for_the_run(hub: HubProxy, repos: list[str], tmp_path: Path) -> None:
     """The registry's 401 names a token service that refuses connections: the first image to ask marks it
     unreachable and every image after is `unknown` with the same reason, without asking it again."""
-    import socket
-
-    with socket.socket() as s:  # a port nothing listens on: bound, then closed
-        s.bind(("127.0.0.1", 0))
-        dead = f"127.0.0.1:{s.getsockname()[1]}"
+    dead = f"127.0.0.1:{_closed_port()}"
     hub.reset(token_host=dead, multi_scope=False)
     refs = [f"{hub.host}/{r}" for r in repos[:30]]
     code, out, err, _ = kdoctor(tmp_path, refs, "-o", "json", "--concurrency", "8")

@@ -1,4 +1,5 @@
-"""The console-script entry point: answers `--version` before importing the CLI framework."""
+"""The console-script entry point: answers `--version` before importing the CLI framework, and starts
+loading the CA bundle for `kdoctor images` before it (kdoctor/images/tls.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ def main() -> None:
 
         print(f"kdoctor {__version__}")
         return
+    if sys.argv[1:2] == ["images"] and "--help" not in sys.argv[2:]:
+        # Every registry client needs the SSL context before its first request; loaded here, in a thread that
+        # mostly waits on the disk, it is ready by then instead of delaying that request (~20-40 ms measured).
+        from kdoctor.images.tls import start_tls_context
+
+        start_tls_context()
     from kdoctor.cli import main as cli_main
 
     cli_main()

@@ -31,6 +31,40 @@ def test_version() -> None:
 
 
 @pytest.mark.parametrize(
+    ("argv", "started"),
+    [
+        (["images", "--no-such-flag"], True),  # before the flags are even parsed
+        (["images", "--help"], False),
+        (["diagnose", "--no-such-flag"], False),
+    ],
+)
+def test_the_ca_bundle_starts_loading_before_the_cli_only_for_images(argv: list[str], started: bool) -> None:
+    """The entry point starts loading the SSL context for `kdoctor images` before it imports the CLI framework,
+    so the first registry request does not wait for the CA bundle; help and other commands do not load it."""
+    probe = (
+        "import sys\n"
+        f"sys.argv = ['kdoctor', *{argv!r}]\n"
+        "from kdoctor import entry\n"
+        "from kdoctor.images import tls\n"
+        "seen = []\n"
+        "import builtins\n"
+        "real = builtins.__import__\n"
+        "def spy(name, *a, **k):\n"
+        "    if name == 'kdoctor.cli' and not seen: seen.append(tls._context is not None)\n"
+        "    return real(name, *a, **k)\n"
+        "builtins.__import__ = spy\n"
+        "try:\n"
+        "    entry.main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "builtins.__import__ = real\n"
+        "print('started' if seen == [True] else 'not started' if seen == [False] else f'no cli import: {seen}')\n"
+    )
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert res.stdout.strip().splitlines()[-1] == ("started" if started else "not started"), res.stderr[-400:]
+
+
+@pytest.mark.parametrize(
     "command",
     [
         ["diagnose"],

@@ -330,7 +330,8 @@ def test_the_tls_context_is_loaded_once_and_shared() -> None:
     context, whichever thread asks first."""
     import threading
 
-    from kdoctor.images.transport import HostPools, start_tls_context, tls_context
+    from kdoctor.images.tls import start_tls_context, tls_context
+    from kdoctor.images.transport import HostPools
 
     fut = start_tls_context()
     assert start_tls_context() is fut

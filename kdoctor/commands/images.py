@@ -97,9 +97,9 @@ def images(
     """Every image's platforms from its registry, and the amd64-only Go entrypoints that will crash."""
     import os
 
-    from kdoctor.images.transport import start_tls_context
+    from kdoctor.images.tls import start_tls_context
 
-    start_tls_context()  # loads the CA bundle while the rest is imported and the inputs are read
+    start_tls_context()  # started by entry.main already when run as `kdoctor images`; this covers other callers
 
     from kdoctor.errors import UsageError
     from kdoctor.facts.target import detect

@@ -11,12 +11,11 @@ connection under one lock, each time a request starts or ends: with 32 threads o
 (500 HEADs) spent more CPU there (~670,000 `is_idle` calls) than sending the requests. A thread sends one
 request at a time, so its own pool holds the one connection it keeps reusing; the number of connections
 to a host stays at most the number of threads that talk to it. That makes open files the limit to mind
-(fit_workers), and the one SSL context is loaded in the background from the start (start_tls_context).
+(fit_workers); the one SSL context comes from kdoctor.images.tls.
 """
 
 from __future__ import annotations
 
-import ssl
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -27,6 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from kdoctor import __version__
+from kdoctor.images.tls import tls_context
 
 DRAIN_MAX = 64 << 10  # an answer with more left than this is cheaper to drop with its connection
 
@@ -74,36 +74,6 @@ def request_timeout(limit: float, left: float | None = None) -> httpx.Timeout:
     takes at most 5 s of it."""
     t = limit if left is None else max(0.1, min(limit, left))
     return httpx.Timeout(t, connect=min(t, 5.0))
-
-
-_tls_lock = threading.Lock()
-_tls: Future[ssl.SSLContext] | None = None
-
-
-def start_tls_context() -> Future[ssl.SSLContext]:
-    """Begin loading the CA bundle in the background, once per process. It takes ~20-35 ms on the benchmark
-    machine with the interpreter lock released, and every client needs it before its first request: started
-    before the rest of `kdoctor images` is imported and its inputs read, it is ready by then."""
-    global _tls
-    with _tls_lock:
-        if _tls is not None:
-            return _tls
-        fut: Future[ssl.SSLContext] = Future()
-        _tls = fut
-
-    def load() -> None:
-        try:
-            fut.set_result(httpx.create_ssl_context())
-        except BaseException as exc:  # raised again by tls_context(), on the thread that needs it
-            fut.set_exception(exc)
-
-    threading.Thread(target=load, name="tls-context", daemon=True).start()
-    return fut
-
-
-def tls_context() -> ssl.SSLContext:
-    """The one SSL context for every host and thread."""
-    return start_tls_context().result()
 
 
 def drain(resp: httpx.Response) -> None:

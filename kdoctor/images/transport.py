@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -102,9 +101,9 @@ class HostPools:
         self._all: list[httpx.Client] = []  # every thread's, to close them all
         self._lock = threading.Lock()
 
-    def for_url(self, url: str) -> httpx.Client:
-        parts = urlsplit(url)
-        key = f"{parts.scheme}://{parts.netloc}"
+    def for_url(self, url: str | httpx.URL) -> httpx.Client:
+        u = url if isinstance(url, httpx.URL) else httpx.URL(url)
+        key = f"{u.scheme}://{u.netloc.decode('ascii')}"  # httpx's normal form: the key send() sees too
         mine: dict[str, httpx.Client] | None = getattr(self._local, "clients", None)
         if mine is None:
             mine = self._local.clients = {}
@@ -123,10 +122,11 @@ class HostPools:
         return client
 
     def build_request(self, method: str, url: str, *, headers: dict[str, str], timeout: httpx.Timeout) -> httpx.Request:
-        return self.for_url(url).build_request(method, url, headers=headers, timeout=timeout)
+        u = httpx.URL(url)  # parsed once, for the client's key and the request
+        return self.for_url(u).build_request(method, u, headers=headers, timeout=timeout)
 
     def send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
-        return self.for_url(str(request.url)).send(request, stream=stream)
+        return self.for_url(request.url).send(request, stream=stream)
 
     def close(self) -> None:
         with self._lock:

@@ -2,8 +2,8 @@
 keep-alive connections to each host, the realm known in advance, nothing parsed beyond the token.
 Run as its own process: `floor_client.py REFS_FILE REALM CONNS` (prints the number of non-200 answers).
 
-`floor_client.py REFS_FILE REALM CONNS TOKEN_FILE`: the warm floor instead, one HEAD per reference with a
-token already held (one token granting every repository, as a warm run's cached tokens do)."""
+`floor_client.py REFS_FILE REALM CONNS TOKENS_JSON`: the warm floor instead, one HEAD per reference with a
+token already held ({repository: token}, as a warm run's cached tokens are)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def main() -> int:
     refs = read_refs(sys.argv[1])
     realm = urlsplit(sys.argv[2])
     conns = int(sys.argv[3])
-    held = open(sys.argv[4]).read().strip() if len(sys.argv) > 4 else None  # noqa: SIM115 - read once
+    held: dict[str, str] | None = json.loads(open(sys.argv[4]).read()) if len(sys.argv) > 4 else None  # noqa: SIM115
     todo = iter(refs)
     lock = threading.Lock()
     bad: list[int] = []
@@ -40,7 +40,7 @@ def main() -> int:
                 resp = tok.getresponse()
                 token = json.loads(resp.read())["token"]
             else:
-                token = held
+                token = held[repo]
             reg = regs.setdefault(host, http.client.HTTPConnection(host, timeout=60))
             reg.request(
                 "GET" if held is None else "HEAD",

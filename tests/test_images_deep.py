@@ -124,6 +124,37 @@ def test_deep_entrypoint_facts_in_json(deep_images: dict[str, str], tmp_path: Pa
     assert [i["verdict"] for i in again["images"]] == [i["verdict"] for i in doc["images"]]
 
 
+@pytest.mark.parametrize(("tag", "emulator"), [("go-mislabeled", "qemu"), ("c-mislabeled-noloader", "rosetta")])
+def test_warm_deep_reads_neither_the_manifest_nor_its_config_again(
+    deep_images: dict[str, str], tmp_path: Path, tag: str, emulator: str
+) -> None:
+    """The analysis is noted under the image manifest's digest: a warm --deep run answers from the tag note,
+    the blob the tag points at (an index; a single manifest and its config, which say its platform) and the
+    analyses notes. With every other blob gone from the cache it sends one HEAD and nothing else (no layer
+    either), and says the same."""
+
+    def scan_cached() -> tuple[ImageResult, dict[str, int]]:
+        client = RegistryClient(cache=Cache(tmp_path), docker_config=None, timeout=5, retries=1)
+        try:
+            r = Scanner(client, ARM64, emulator, suggest=False, deep=True).scan_one(ImageUse(deep_images[tag]))
+            client.cache.flush()
+            return r, dict(client.stats.requests)
+        finally:
+            client.close()
+
+    cold, _ = scan_cached()
+    assert cold.verdict == "crash" and cold.entrypoint is not None and cold.entrypoint.machine == "amd64"
+    blobs = tmp_path / "blobs" / "sha256"
+    keep = {cold.digest.removeprefix("sha256:")}
+    if cold.kind == "manifest":
+        keep.add(json.loads((blobs / keep.copy().pop()).read_bytes())["config"]["digest"].removeprefix("sha256:"))
+    gone = [blob.unlink() for blob in blobs.iterdir() if blob.name not in keep]
+    assert gone or cold.kind == "manifest"  # the index case drops the arm64 manifest and its config
+    warm, requests = scan_cached()
+    assert requests == {"HEAD manifest": 1}
+    assert (warm.verdict, warm.reason, warm.entrypoint) == (cold.verdict, cold.reason, cold.entrypoint)
+
+
 # `kdoctor why` looks inside a failing container's image (deep) and names the same cause as `images --deep`.
 
 QEMU_NO_LOADER = "qemu-x86_64: Could not open '/lib64/ld-linux-x86-64.so.2': No such file or directory\n"

@@ -325,6 +325,31 @@ def test_cache_blob_reads_verify_and_never_fail(tmp_path: Path) -> None:
     assert Cache(tmp_path).get_blob("sha512:" + "a" * 128) is None
 
 
+def test_cache_notes_are_one_file_per_kind_and_keep_the_newest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tag notes and analyses notes are each one file, read once and written once per run; a file keeps the
+    NOTES_MAX entries written last (a note written again counts as new), and a corrupt file is an empty one."""
+    from kdoctor.images import cache as cache_mod
+    from kdoctor.images.cache import Cache
+
+    monkeypatch.setattr(cache_mod, "NOTES_MAX", 3)
+    c = Cache(tmp_path)
+    for k in "abcd":
+        c.put_note("analyses.json", k, {"v": k})
+    c.put_note("analyses.json", "a", {"v": "a2"})  # written again: newest
+    c.put_tag("r:1", "sha256:" + "0" * 64, "m")
+    c.flush()
+    again = Cache(tmp_path)
+    assert [again.get_note("analyses.json", k) for k in "abcd"] == [{"v": "a2"}, None, {"v": "c"}, {"v": "d"}]
+    tag = again.get_tag("r:1")
+    assert tag is not None and tag["digest"] == "sha256:" + "0" * 64
+    (tmp_path / "analyses.json").write_text("{not json")
+    assert Cache(tmp_path).get_note("analyses.json", "c") is None
+    off = Cache(tmp_path / "off", enabled=False)  # --no-cache: remembered for the run, never written
+    off.put_note("analyses.json", "x", {"v": 1})
+    off.flush()
+    assert off.get_note("analyses.json", "x") == {"v": 1} and not (tmp_path / "off").exists()
+
+
 def test_the_tls_context_is_loaded_once_and_shared() -> None:
     """`kdoctor images` starts loading the CA bundle early (in a thread); every client then gets that one
     context, whichever thread asks first."""

@@ -24,7 +24,8 @@ from kdoctor.images.registry import RegistryClient, RegistryError
 from kdoctor.images.tarstream import LayerError
 from kdoctor.images.verdict import Entrypoint
 
-ANALYSIS_VERSION = 3  # 2: risk facts; 3: loader (PT_INTERP) fields
+ANALYSIS_VERSION = 4  # 2: risk facts; 3: loader (PT_INTERP) fields; 4: keyed by manifest digest
+ANALYSES = "analyses.json"  # the cache's notes file for entrypoint analyses
 # The most compressed layer bytes kdoctor fetches beyond the entrypoint's walk to read os-release (EL base
 # layers are some 40-90 MB compressed).
 OS_RELEASE_MAX_FETCH = 160 << 20
@@ -104,6 +105,54 @@ def _read_os_release(walk: LayerWalk, ep: Entrypoint) -> None:
     ep.os_release_note = f"read from {found.path}" + (f" ({extra} more layer(s) opened for it)" if extra else "")
 
 
+def entrypoint_for(
+    client: RegistryClient,
+    ref: Reference,
+    digest: str,
+    *,
+    command: list[str] | None,
+    args: list[str] | None,
+    cache: Cache,
+    loaded: tuple[dict[str, Any], dict[str, Any]] | None = None,
+    stats: WalkStats | None = None,
+    wants_os_release: Callable[[dict[str, Any]], Callable[[Entrypoint], bool]] | None = None,
+    check_interpreter: bool = False,
+) -> Entrypoint:
+    """The entrypoint of the image manifest `digest`, from the analyses notes or analysed now (and noted).
+
+    A manifest digest fixes the config (entrypoint, cmd, env) and the layers, so the analysis is keyed by it
+    with what else decides it (the workload's command and args, whether os-release is wanted, --deep): a warm
+    run reads neither the manifest nor its config again. `loaded` is the (manifest, config) pair where the
+    caller has them already; `wants_os_release` gets the config and returns the question to ask."""
+    key = hashlib.sha256(
+        json.dumps([ANALYSIS_VERSION, digest, command, args, wants_os_release is not None, check_interpreter]).encode()
+    ).hexdigest()
+    hit = cache.get_note(ANALYSES, key) if digest.startswith("sha256:") else None
+    if hit is not None:
+        try:
+            return Entrypoint(**hit)
+        except TypeError:
+            pass  # written by another version of the fields: analyse again
+    if loaded is None:
+        manifest = client.child(ref, digest).data
+        loaded = manifest, client.image_config(ref, manifest)
+    manifest, config = loaded
+    ep = analyse_entrypoint(
+        client,
+        ref,
+        manifest,
+        config,
+        command=command,
+        args=args,
+        stats=stats,
+        wants_os_release=wants_os_release(config) if wants_os_release is not None else None,
+        check_interpreter=check_interpreter,
+    )
+    if ep.kind != "unreadable" and digest.startswith("sha256:"):  # unreadable layers are a transient failure
+        cache.put_note(ANALYSES, key, ep.__dict__)
+    return ep
+
+
 def analyse_entrypoint(
     client: RegistryClient,
     ref: Reference,
@@ -112,7 +161,6 @@ def analyse_entrypoint(
     *,
     command: list[str] | None,
     args: list[str] | None,
-    cache: Cache,
     stats: WalkStats | None = None,
     wants_os_release: Callable[[Entrypoint], bool] | None = None,
     check_interpreter: bool = False,
@@ -122,18 +170,6 @@ def analyse_entrypoint(
     entry, cmd, env, workdir = config_process(config)
     argv = ep_mod.effective_argv(entry, cmd, command, args)
     ep = Entrypoint(argv=argv)
-    cfg_desc = manifest.get("config")
-    config_digest = str(cfg_desc.get("digest", "")) if isinstance(cfg_desc, dict) else ""
-    key = hashlib.sha256(
-        json.dumps([ANALYSIS_VERSION, config_digest, argv, wants_os_release is not None, check_interpreter]).encode()
-    ).hexdigest()
-    if config_digest:
-        hit = cache.get_json("analysis", key)
-        if hit and isinstance(hit.get("entrypoint"), dict):
-            try:
-                return Entrypoint(**hit["entrypoint"])
-            except TypeError:
-                pass
     proc = ep_mod.unwrap(argv)
     ep.runtime = runtime_of(proc.program)
     if proc.program is None:
@@ -185,7 +221,4 @@ def analyse_entrypoint(
             ep.interpreter_found = loader is not None
     except (RegistryError, LayerError) as exc:
         ep.kind, ep.note = "unreadable", f"its layers could not be read: {getattr(exc, 'reason', exc)}"
-        return ep  # not cached: a transient failure
-    if config_digest:
-        cache.put_json("analysis", key, {"entrypoint": ep.__dict__})
     return ep

@@ -3,7 +3,9 @@
 Layout under platformdirs' user cache dir (or $KDOCTOR_CACHE_DIR):
   blobs/sha256/<hex>        manifests and configs, verified again on read
   tags.json                 {ref: {"digest", "media_type", "checked"}}
-  analysis/<sha256 of key>.json  entrypoint analyses, keyed by config digest + argv
+  analyses.json             {key: entrypoint analysis}, keyed by manifest digest + command + args (analyse.py)
+
+(An older layout kept one file per analysis under analysis/; it is no longer read.)
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 
 MEMO_MAX = 256 << 10
 HEX = frozenset("0123456789abcdef")
+NOTES_MAX = 20_000  # entries a notes file keeps: the most recently written; a dropped one costs a request
+TAGS = "tags.json"
 
 
 def default_cache_dir() -> Path:
@@ -50,8 +54,8 @@ class Cache:
         self.root = root or default_cache_dir()
         self.enabled = enabled
         self._lock = threading.Lock()
-        self._tag_notes: dict[str, dict[str, Any]] | None = None
-        self._dirty = False
+        self._notes: dict[str, dict[str, dict[str, Any]]] = {}  # notes file -> {key: note}, read once per run
+        self._dirty: set[str] = set()
         self._mem: dict[str, bytes] = {}
 
     def _blob_path(self, digest: str) -> Path | None:
@@ -85,54 +89,47 @@ class Cache:
             with contextlib.suppress(OSError):  # a read-only or full cache dir must not fail the scan
                 _atomic_write(path, data)
 
-    def _key_path(self, kind: str, key: str) -> Path:
-        return self.root / kind / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
-
-    def get_json(self, kind: str, key: str) -> dict[str, Any] | None:
-        if not self.enabled:
-            return None
-        path = self._key_path(kind, key)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError):
-            return None
-        return data if isinstance(data, dict) and data.get("key") == key else None
-
-    def put_json(self, kind: str, key: str, doc: dict[str, Any]) -> None:
-        if not self.enabled:
-            return
-        with contextlib.suppress(OSError):
-            _atomic_write(self._key_path(kind, key), json.dumps({**doc, "key": key}).encode())
-
-    # Tag notes live in one file, read once and written once per run: per-tag files cost more than the
-    # registry round trip on a cold run. Two runs writing at once lose some notes; that only costs a GET.
-    def _tags(self) -> dict[str, dict[str, Any]]:
+    # Notes live in one file per kind, read once and written once per run: a file per tag (or per analysis)
+    # cost more than the registry round trip on a cold run, and a warm --deep run on loopback spent a third of
+    # its time reading them from 48 threads. Two runs writing at once lose some notes; that only costs a request.
+    def _file(self, name: str) -> dict[str, dict[str, Any]]:
         with self._lock:
-            if self._tag_notes is None:
-                self._tag_notes = {}
+            notes = self._notes.get(name)
+            if notes is None:
+                notes = self._notes[name] = {}
                 if self.enabled:
                     try:
-                        data = json.loads((self.root / "tags.json").read_text(encoding="utf-8"))
+                        data = json.loads((self.root / name).read_text(encoding="utf-8"))
                         if isinstance(data, dict):
-                            self._tag_notes = {k: v for k, v in data.items() if isinstance(v, dict)}
+                            notes.update((k, v) for k, v in data.items() if isinstance(v, dict))
                     except (OSError, ValueError, UnicodeDecodeError):
                         pass
-            return self._tag_notes
+            return notes
+
+    def get_note(self, name: str, key: str) -> dict[str, Any] | None:
+        return self._file(name).get(key)
+
+    def put_note(self, name: str, key: str, note: dict[str, Any]) -> None:
+        notes = self._file(name)
+        with self._lock:
+            notes.pop(key, None)  # written again: it moves to the end, among the ones kept
+            notes[key] = note
+            self._dirty.add(name)
 
     def get_tag(self, ref: str) -> dict[str, Any] | None:
-        return self._tags().get(ref)
+        return self.get_note(TAGS, ref)
 
     def put_tag(self, ref: str, digest: str, media_type: str) -> None:
-        notes = self._tags()
-        with self._lock:
-            notes[ref] = {"digest": digest, "media_type": media_type, "checked": time.time()}
-            self._dirty = True
+        self.put_note(TAGS, ref, {"digest": digest, "media_type": media_type, "checked": time.time()})
 
     def flush(self) -> None:
-        """Write the tag notes (called once at the end of a scan)."""
+        """Write the notes that changed (called once at the end of a scan)."""
         with self._lock:
-            if not self.enabled or not self._dirty or self._tag_notes is None:
+            if not self.enabled:
                 return
-            with contextlib.suppress(OSError):
-                _atomic_write(self.root / "tags.json", json.dumps(self._tag_notes).encode())
-            self._dirty = False
+            for name in sorted(self._dirty):
+                notes = self._notes[name]
+                keep = dict(list(notes.items())[-NOTES_MAX:]) if len(notes) > NOTES_MAX else notes
+                with contextlib.suppress(OSError):  # a read-only or full cache dir must not fail the scan
+                    _atomic_write(self.root / name, json.dumps(keep).encode())
+            self._dirty.clear()

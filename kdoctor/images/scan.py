@@ -12,7 +12,7 @@ from typing import Any
 from kdoctor.errors import KdoctorError
 from kdoctor.images import DEFAULT_CONCURRENCY
 from kdoctor.images import verdict as V
-from kdoctor.images.analyse import analyse_entrypoint, image_facts
+from kdoctor.images.analyse import entrypoint_for, image_facts
 from kdoctor.images.cache import Cache
 from kdoctor.images.fixes import find_newer_tag
 from kdoctor.images.layers import WalkStats
@@ -46,19 +46,26 @@ class Scanner:
     notes: list[str] = field(default_factory=list)  # for the report (JSON `notes`)
 
     def _entry(
-        self, ref: Reference, manifest: dict[str, Any], cfg: dict[str, Any], use: ImageUse, arch: str = ""
+        self,
+        ref: Reference,
+        digest: str,
+        use: ImageUse,
+        arch: str = "",
+        loaded: tuple[dict[str, Any], dict[str, Any]] | None = None,
     ) -> V.Entrypoint:
-        def wants(ep: V.Entrypoint) -> bool:
-            return V.wants_os_release(ep, self.emulator, arch, image_facts(ep, cfg, ref.repository))
+        """The entrypoint of manifest `digest` (with `arch`, also whether its os-release is wanted)."""
 
-        return analyse_entrypoint(
+        def wants(cfg: dict[str, Any]) -> Callable[[V.Entrypoint], bool]:
+            return lambda ep: V.wants_os_release(ep, self.emulator, arch, image_facts(ep, cfg, ref.repository))
+
+        return entrypoint_for(
             self.client,
             ref,
-            manifest,
-            cfg,
+            digest,
             command=use.command,
             args=use.args,
             cache=self.client.cache,
+            loaded=loaded,
             stats=self.walk,
             wants_os_release=wants if arch else None,
             check_interpreter=self.deep,
@@ -67,14 +74,14 @@ class Scanner:
     def _look_inside(
         self,
         ref: Reference,
-        manifest: dict[str, Any],
-        cfg: dict[str, Any],
+        digest: str,
         use: ImageUse,
         res: ImageResult,
         claimed: Any,
+        loaded: tuple[dict[str, Any], dict[str, Any]] | None = None,
     ) -> None:
         """--deep on a native image: the manifest's platform is a claim; the entrypoint's ELF header is the truth."""
-        ep = res.entrypoint = self._entry(ref, manifest, cfg, use)
+        ep = res.entrypoint = self._entry(ref, digest, use, loaded=loaded)
         judged = V.mislabel_verdict(ep, self.emulator, self.target.arch, str(claimed))
         if judged is not None:
             res.verdict, res.reason = judged
@@ -151,9 +158,7 @@ class Scanner:
             if chosen is not None and exact:
                 res.verdict, res.reason = V.NATIVE, f"the index has {chosen.platform}"
                 if self.deep:
-                    child = self.client.child(ref, chosen.digest).data
-                    cfg = self.client.image_config(ref, child)
-                    self._look_inside(ref, child, cfg, use, res, chosen.platform)
+                    self._look_inside(ref, chosen.digest, use, res, chosen.platform)
                 return
             if chosen is not None:
                 res.verdict = V.EMULATED
@@ -172,8 +177,7 @@ class Scanner:
             amd = next((e for e in entries if e.platform.arch == "amd64"), entries[0] if entries else None)
             if amd is not None:
                 try:
-                    child = self.client.child(ref, amd.digest).data
-                    res.entrypoint = self._entry(ref, child, self.client.image_config(ref, child), use)
+                    res.entrypoint = self._entry(ref, amd.digest, use)
                 except RegistryError as exc:
                     res.entrypoint = V.Entrypoint(note=f"{amd.platform} entry not analysed: {exc.reason}")
                 only_amd = {e.platform.arch for e in entries} == {"amd64"}
@@ -199,9 +203,9 @@ class Scanner:
             res.verdict, res.reason = V.NATIVE, f"the {plat} variant runs natively"
         if res.verdict == V.NATIVE:
             if self.deep:
-                self._look_inside(ref, m.data, cfg, use, res, plat)
+                self._look_inside(ref, m.digest, use, res, plat, loaded=(m.data, cfg))
             return
-        ep = res.entrypoint = self._entry(ref, m.data, cfg, use, plat.arch)
+        ep = res.entrypoint = self._entry(ref, m.digest, use, plat.arch, loaded=(m.data, cfg))
         j = V.judge(ep, self.emulator, plat.arch, image_facts(ep, cfg, ref.repository))
         res.verdict, res.reason, res.suggestion, res.risks = j.verdict, j.reason, j.suggestion, j.risks
 

@@ -126,7 +126,10 @@ def test_registry_wiring_on_the_real_engine(on_engine: Dockerd) -> None:
         "kdoctor-test/registry:2",
         input=registry_rootfs_tar(),
     )
-    on_engine.docker("network", "create", "kind", check=False)
+    made = on_engine.docker("network", "create", "kind", check=False)
+    # A bridge network outlives its dockerd as a host interface unless removed (`finally` below); runs that
+    # leak them use up Docker's 31 default address pools, and then creating one fails: say so, not later.
+    assert made.returncode == 0 or b"already exists" in made.stderr, made.stderr.decode(errors="replace")
     plan = Plan(
         profile="t",
         provider="kind",
@@ -172,3 +175,4 @@ def test_registry_wiring_on_the_real_engine(on_engine: Dockerd) -> None:
         assert hosts == '[host."http://kdtest-registry:5000"]\n'
     finally:
         on_engine.docker("rm", "-f", "kdtest-registry", check=False)
+        on_engine.docker("network", "rm", "kind", check=False)

@@ -21,7 +21,9 @@ from typing import Any
 
 MEMO_MAX = 256 << 10
 HEX = frozenset("0123456789abcdef")
-NOTES_MAX = 20_000  # entries a notes file keeps: the most recently written; a dropped one costs a request
+# Entries a notes file keeps, the most recently written: a dropped tag note costs a GET, a dropped analysis a
+# layer walk; an analysis is ~0.5 KB, so a full analyses.json is ~10 MB, read once by a run that needs one.
+NOTES_MAX = 20_000
 TAGS = "tags.json"
 
 

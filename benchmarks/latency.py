@@ -91,8 +91,8 @@ def _repo(ref: str) -> str:
 
 def _held_tokens(proxy: HubProxy, refs: list[str]) -> dict[str, str]:
     """The tokens a warm run holds: one per BATCH repositories, as kdoctor asks for them where the token
-    service honours several scopes. (One token for all 500 would be a 48 KB header that the proxy checks and
-    the registry reads on every HEAD: a floor slower than the run it bounds.)"""
+    service honours several scopes. (One token for all 500 would be a 48 KB header that the proxy reads,
+    decodes and verifies on every HEAD: a floor slower than the run it bounds.)"""
     held: dict[str, str] = {}
     for i in range(0, len(refs), BATCH):
         chunk = refs[i : i + BATCH]

@@ -124,10 +124,10 @@ def entrypoint_for(
     with what else decides it (the workload's command and args, whether os-release is wanted, --deep): a warm
     run reads neither the manifest nor its config again. `loaded` is the (manifest, config) pair where the
     caller has them already; `wants_os_release` gets the config and returns the question to ask."""
-    key = hashlib.sha256(
-        json.dumps([ANALYSIS_VERSION, digest, command, args, wants_os_release is not None, check_interpreter]).encode()
-    ).hexdigest()
-    hit = cache.get_note(ANALYSES, key) if digest.startswith("sha256:") else None
+    spec = [ANALYSIS_VERSION, digest, command, args, wants_os_release is not None, check_interpreter]
+    # Only a sha256 digest names its content: anything else is analysed every time, never noted.
+    key = hashlib.sha256(json.dumps(spec).encode()).hexdigest() if digest.startswith("sha256:") else None
+    hit = cache.get_note(ANALYSES, key) if key is not None else None
     if hit is not None:
         try:
             return Entrypoint(**hit)
@@ -148,7 +148,7 @@ def entrypoint_for(
         wants_os_release=wants_os_release(config) if wants_os_release is not None else None,
         check_interpreter=check_interpreter,
     )
-    if ep.kind != "unreadable" and digest.startswith("sha256:"):  # unreadable layers are a transient failure
+    if key is not None and ep.kind != "unreadable":  # unreadable layers are a transient failure
         cache.put_note(ANALYSES, key, ep.__dict__)
     return ep
 

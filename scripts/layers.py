@@ -37,6 +37,8 @@ LAYER = {
     "errors": 1,
     "data": 1,
     "versions": 1,
+    "platforms": 1,
+    "vocabulary": 1,
     "__init__": 1,
     "crashlog": 1,
 }

@@ -195,3 +195,12 @@ def test_benchmarks_quick_mode_still_runs() -> None:
     assert "| 5. kdoctor --version" in res.stdout
     assert "| 7. latency cold (20 ms, 20 refs)" in res.stdout and "proxy overhead" in res.stdout
     assert "| 8. cold, --deep (40 refs)" in res.stdout and "| 8. warm, --deep (40 refs)" in res.stdout
+
+
+def test_a_malformed_platform_is_refused_before_anything_is_probed(machine: FakeMachine) -> None:
+    """`--platform` is parsed once, first: a bad one exits 2 and no docker/kubectl is run to detect a target."""
+    machine.install("docker", "kubectl")
+    res = run("images", "--platform", "arm64", env={"PATH": str(machine.bin)})
+    assert res.returncode == 2, res.stderr
+    assert "not os/arch" in res.stderr
+    assert machine.calls() == []

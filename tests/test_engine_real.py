@@ -66,7 +66,7 @@ def test_engine_probe_reads_the_real_daemon(on_engine: Dockerd) -> None:
     assert e.server_version == info["ServerVersion"]
     assert e.ncpu == info["NCPU"] == os.cpu_count()
     assert e.mem_total == info["MemTotal"]
-    assert e.arch == engine.normalise_arch(info["Architecture"])
+    assert e.arch == engine.facts_arch(info["Architecture"])
     assert e.product == "docker-engine"
 
 

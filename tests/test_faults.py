@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from kdoctor.images.cache import Cache
-from kdoctor.images.platforms import Platform
 from kdoctor.images.registry import RegistryClient
 from kdoctor.images.scan import Scanner
 from kdoctor.images.uses import ImageUse
+from kdoctor.platforms import Platform
 from tests.faultproxy import FaultProxy, Rule
 from tests.imagebuilder import Pusher, sha
 from tests.realparts import RegistryServer

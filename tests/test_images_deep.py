@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from kdoctor.images.cache import Cache
-from kdoctor.images.platforms import Platform
 from kdoctor.images.registry import RegistryClient
 from kdoctor.images.scan import ImageResult, Scanner
 from kdoctor.images.uses import ImageUse
+from kdoctor.platforms import Platform
 from tests.imagebuilder import Pusher, Symlink
 from tests.registry_fixtures import Images
 from tests.test_faults import kdoctor_images

@@ -284,10 +284,10 @@ def test_one_row_per_image_keeps_a_verdict_per_command() -> None:
     from rich.console import Console
 
     from kdoctor.images.command import ScanOutcome
-    from kdoctor.images.platforms import Platform
     from kdoctor.images.render import render
     from kdoctor.images.scan import ImageResult
     from kdoctor.images.uses import Origin
+    from kdoctor.platforms import Platform
 
     def result(args: list[str] | None, verdict: str, *origins: Origin) -> ImageResult:
         return ImageResult(

@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from kdoctor.cli import app
 from kdoctor.images.cache import Cache
-from kdoctor.images.platforms import Platform
 from kdoctor.images.registry import RegistryClient
 from kdoctor.images.scan import Scanner
 from kdoctor.images.uses import ImageUse
+from kdoctor.platforms import Platform
 from tests.registry_fixtures import Images
 
 pytestmark = pytest.mark.registry

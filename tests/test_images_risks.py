@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 
 from kdoctor.cli import app
 from kdoctor.images.cache import Cache
-from kdoctor.images.platforms import Platform
 from kdoctor.images.registry import RegistryClient
 from kdoctor.images.scan import ImageResult, Scanner
 from kdoctor.images.uses import ImageUse
+from kdoctor.platforms import Platform
 from tests.conftest import TESTS
 from tests.imagebuilder import Pushed, Pusher, Symlink
 from tests.isa_programs import build

@@ -18,9 +18,9 @@ from kdoctor.images.auth import Credentials, Secret, parse_challenge
 from kdoctor.images.entrypoint import candidates, effective_argv, unwrap
 from kdoctor.images.goinfo import BinaryError, elf_info, go_info
 from kdoctor.images.layers import LayerIndex, LayerRef, find_file, resolve
-from kdoctor.images.platforms import Platform, index_entries, match, normalise
 from kdoctor.images.reference import ReferenceError, is_loopback_registry, parse
 from kdoctor.images.tarstream import Decompressor, LayerError, TarStream
+from kdoctor.platforms import Platform, index_entries, match, normalise
 
 
 @pytest.mark.parametrize(

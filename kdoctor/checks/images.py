@@ -7,8 +7,14 @@ from collections.abc import Iterator
 from kdoctor.checks.catalogue import Ctx, check
 from kdoctor.facts.model import Facts
 from kdoctor.report.model import Finding, Severity
+from kdoctor.vocabulary import Verdict
 
-SEVERITY = {"crash": Severity.ERROR, "unsupported": Severity.ERROR, "unknown": Severity.INFO, "emulated": Severity.INFO}
+SEVERITY: dict[str, Severity] = {
+    Verdict.CRASH: Severity.ERROR,
+    Verdict.UNSUPPORTED: Severity.ERROR,
+    Verdict.UNKNOWN: Severity.INFO,
+    Verdict.EMULATED: Severity.INFO,
+}
 
 
 @check("KD801", needs=("images",))

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from kdoctor.vocabulary import Emulator
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -22,10 +24,12 @@ class Output(StrEnum):
 
 
 class EmulatorChoice(StrEnum):
+    """--emulator: detect, or one of the emulators kdoctor's rules describe, or none."""
+
     auto = "auto"
-    qemu = "qemu"
-    rosetta = "rosetta"
-    none = "none"
+    qemu = Emulator.QEMU.value
+    rosetta = Emulator.ROSETTA.value
+    none = Emulator.NONE.value
 
 
 # Options declared once; a command takes them as `output: OutputOpt = Output.text`.

@@ -102,14 +102,14 @@ def images(
     start_tls_context()  # started by entry.main already when run as `kdoctor images`; this covers other callers
 
     from kdoctor.errors import UsageError
-    from kdoctor.facts.target import detect
+    from kdoctor.facts.target import detect, parse_platform
     from kdoctor.images.command import run_scan
-    from kdoctor.images.platforms import Platform
     from kdoctor.images.render import render
     from kdoctor.images.sources import read_inputs, uses_from_cluster
     from kdoctor.images.uses import ImageUse, Origin, SourceReport
     from kdoctor.runner import SubprocessRunner
 
+    wanted = parse_platform(platform)  # a malformed --platform is refused before anything is read or probed
     runner = SubprocessRunner()
     uses: list[ImageUse] = [ImageUse(r, origins=[Origin("argument")]) for r in refs or []]
     inputs = SourceReport()
@@ -129,15 +129,11 @@ def images(
         from kdoctor.facts.kubectl import probe_node_arch  # only here: it loads the fact models (~0.1 s)
 
         node_arch = probe_node_arch(runner, context)
-    target = detect(runner, want_platform=platform, want_emulator=emulator.value, node_arch=node_arch)
-    try:
-        target_platform = Platform.parse(target.platform)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    target = detect(runner, want_platform=wanted, want_emulator=emulator.value, node_arch=node_arch)
     outcome = run_scan(
         uses,
         runner=runner,
-        platform=target_platform,
+        platform=target.platform,
         emulator=target.emulator,
         emulator_source=target.source,
         insecure=set(insecure_registry or ()),

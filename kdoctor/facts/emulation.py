@@ -10,6 +10,11 @@ from __future__ import annotations
 from kdoctor.facts.model import BinfmtEntry, EmulationFacts, EngineFacts
 from kdoctor.runner import Runner
 from kdoctor.tools.docker import NODE_LABELS, ps_rows, run_docker
+from kdoctor.vocabulary import Emulator
+
+# A handler's kind comes from the first of these its name or interpreter names; when a node has several x86_64
+# handlers enabled, the first kind present is the one reported.
+_BY_PRECEDENCE = (Emulator.ROSETTA, Emulator.QEMU, Emulator.FEX, Emulator.UNKNOWN)
 
 BINFMT_DIR = "/proc/sys/fs/binfmt_misc"
 # e_machine 0x3e (x86-64) at byte 18 of an ELF header, as binfmt magic hex.
@@ -54,21 +59,15 @@ def _handles_x86_64(entry: BinfmtEntry) -> bool:
 def emulator_from_binfmt(entries: list[BinfmtEntry]) -> str:
     """Rosetta if an enabled rosetta entry exists, else QEMU, else FEX, else none."""
     enabled = [e for e in entries if e.enabled and _handles_x86_64(e)]
-    kinds = []
+    kinds: list[Emulator] = []
     for e in enabled:
-        interp = (e.interpreter or "").lower()
-        if "rosetta" in e.name.lower() or "rosetta" in interp:
-            kinds.append("rosetta")
-        elif "qemu" in e.name.lower() or "qemu" in interp:
-            kinds.append("qemu")
-        elif "fex" in e.name.lower() or "fex" in interp:
-            kinds.append("fex")
-        else:
-            kinds.append("unknown")
-    for kind in ("rosetta", "qemu", "fex", "unknown"):
+        name, interp = e.name.lower(), (e.interpreter or "").lower()
+        kind = next((k for k in _BY_PRECEDENCE[:-1] if k.value in name or k.value in interp), Emulator.UNKNOWN)
+        kinds.append(kind)
+    for kind in _BY_PRECEDENCE:
         if kind in kinds:
-            return kind
-    return "none"
+            return kind.value
+    return Emulator.NONE.value
 
 
 def read_node_binfmt(runner: Runner) -> tuple[str | None, list[BinfmtEntry] | None, str | None]:

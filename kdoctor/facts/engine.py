@@ -15,7 +15,8 @@ from typing import Any
 from kdoctor.facts import lima, podman, products
 from kdoctor.facts.files import read_yaml_mapping
 from kdoctor.facts.model import ColimaConfig, DockerDesktopSettings, EngineFacts, Product
-from kdoctor.facts.values import normalise_arch, whole_number
+from kdoctor.facts.values import whole_number
+from kdoctor.platforms import facts_arch
 from kdoctor.runner import Runner
 from kdoctor.tools.docker import run_docker
 
@@ -72,7 +73,7 @@ def engine_from_info(data: dict[str, Any], platform: str | None = None) -> Engin
         name=name,
         operating_system=operating_system,
         kernel_version=kernel,
-        arch=normalise_arch(text("Architecture")),
+        arch=facts_arch(text("Architecture")),
         ncpu=number("NCPU"),
         mem_total=number("MemTotal"),
         rootless="rootless" in sec,

@@ -9,6 +9,7 @@ from pathlib import Path
 import psutil
 
 from kdoctor.facts.model import HostFacts
+from kdoctor.platforms import facts_arch
 from kdoctor.runner import Runner
 
 
@@ -24,7 +25,7 @@ def probe_host(runner: Runner, *, system: str | None = None, home: Path | None =
         system = res.stdout.strip() if res.ok and res.stdout.strip() else platform.system()
     system = system.lower()
     machine = platform.machine().lower()
-    arch = {"aarch64": "arm64", "amd64": "x86_64"}.get(machine, machine)
+    arch = facts_arch(machine) or machine
     facts = HostFacts(os=system, arch=arch)
     mem = psutil.virtual_memory()
     facts.memory_total, facts.memory_available = int(mem.total), int(mem.available)

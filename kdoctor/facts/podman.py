@@ -12,7 +12,8 @@ import json
 from typing import Any
 
 from kdoctor.facts.model import EngineFacts
-from kdoctor.facts.values import normalise_arch, whole_number
+from kdoctor.facts.values import whole_number
+from kdoctor.platforms import facts_arch
 from kdoctor.runner import Runner
 
 # Podman machine providers on macOS (containers.conf(5) "provider"; containers/common#2200): applehv is Apple's
@@ -42,7 +43,7 @@ def engine_from_podman_info(data: dict[str, Any]) -> EngineFacts:
         name=host.get("hostname") if isinstance(host.get("hostname"), str) else None,
         operating_system=os_name,
         kernel_version=host.get("kernel") if isinstance(host.get("kernel"), str) else None,
-        arch=normalise_arch(host.get("arch")),
+        arch=facts_arch(host.get("arch")),
         ncpu=whole_number(host.get("cpus")),
         mem_total=whole_number(host.get("memTotal")),
         rootless=bool((host.get("security") or {}).get("rootless")),

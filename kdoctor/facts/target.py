@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kdoctor.errors import UsageError
+from kdoctor.platforms import Platform
 from kdoctor.runner import Runner
 from kdoctor.tools.kubectl import majority_arch
 
@@ -26,7 +28,7 @@ AUTO = "auto"
 
 @dataclass(frozen=True)
 class Target:
-    platform: str  # "os/arch[/variant]", as given or "linux/<arch>"
+    platform: Platform  # as given (--platform) or linux/<arch> of the nodes, the engine or the host
     emulator: str  # what a foreign image meets: qemu | rosetta | fex | none | unknown
     source: str  # where the emulator answer came from: --emulator, binfmt:<node>, colima.yaml, …
 
@@ -36,9 +38,19 @@ def choose_arch(node_arch: str | None, eng: EngineFacts | None, host_arch: str |
     return node_arch or engine_arch or host_arch or "arm64"
 
 
+def parse_platform(want_platform: str | None) -> Platform | None:
+    """The --platform flag, parsed once; raises UsageError (exit 2) on a malformed one, before any probe runs."""
+    if want_platform is None:
+        return None
+    try:
+        return Platform.parse(want_platform)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def decide(
     *,
-    want_platform: str | None,
+    want_platform: Platform | None,
     want_emulator: str,
     node_arch: str | None,
     eng: EngineFacts | None,
@@ -46,7 +58,7 @@ def decide(
     host_arch: str | None,
 ) -> Target:
     """Pure: the target from what is known. A given flag always wins over detection."""
-    platform = want_platform or f"linux/{choose_arch(node_arch, eng, host_arch)}"
+    platform = want_platform or Platform.parse(f"linux/{choose_arch(node_arch, eng, host_arch)}")
     if want_emulator != AUTO:
         return Target(platform, want_emulator, "--emulator")
     if emu is None:
@@ -56,8 +68,9 @@ def decide(
     return Target(platform, emulation.foreign_emulator(emu.emulator), emu.source)
 
 
-def detect(runner: Runner, *, want_platform: str | None, want_emulator: str, node_arch: str | None) -> Target:
-    """Probe only what the flags leave open (the engine, binfmt through a node, the host), then decide."""
+def detect(runner: Runner, *, want_platform: Platform | None, want_emulator: str, node_arch: str | None) -> Target:
+    """Probe only what the flags leave open (the engine, binfmt through a node, the host), then decide.
+    The caller parses --platform with `parse_platform` first, so a malformed one is refused before any probe."""
     eng = None
     if want_platform is None or want_emulator == AUTO:
         from kdoctor.facts import engine

@@ -11,7 +11,8 @@ import json
 from typing import Any, Literal
 
 from kdoctor.facts.model import VMFacts
-from kdoctor.facts.values import normalise_arch, whole_number
+from kdoctor.facts.values import whole_number
+from kdoctor.platforms import facts_arch
 from kdoctor.runner import Runner
 
 
@@ -39,7 +40,7 @@ def parse_list(product: Literal["colima", "lima"], stdout: str) -> list[VMFacts]
                 product=product,
                 name=d["name"],
                 status=str(d["status"]) if d.get("status") else None,
-                arch=normalise_arch(d.get("arch")),
+                arch=facts_arch(d.get("arch")),
                 cpus=whole_number(d.get("cpus")),
                 memory=whole_number(d.get("memory")),
                 vm_type=str(d["vmType"]) if d.get("vmType") else None,

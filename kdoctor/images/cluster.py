@@ -6,9 +6,9 @@ The result is the facts snapshot's `images` section, which KD801 reads.
 from __future__ import annotations
 
 from kdoctor.facts.model import ImageFact, ImagesFacts
-from kdoctor.images.platforms import Platform
 from kdoctor.images.scan import open_scanner
 from kdoctor.images.sources import uses_from_cluster
+from kdoctor.platforms import Platform
 from kdoctor.runner import Runner
 
 
@@ -17,12 +17,11 @@ class ClusterUnreadable(Exception):
 
 
 def judge_cluster_images(
-    runner: Runner, platform: str, emulator: str, *, budget: float, deep: bool = False
+    runner: Runner, target: Platform, emulator: str, *, budget: float, deep: bool = False
 ) -> ImagesFacts:
     uses, err = uses_from_cluster(runner, context=None, namespace=None, all_namespaces=True, timeout=budget)
     if err:
         raise ClusterUnreadable(err)
-    target = Platform.parse(platform)
     with open_scanner(
         runner, target, emulator, timeout=min(5.0, budget), retries=1, suggest=False, deep=deep
     ) as scanner:

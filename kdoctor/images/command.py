@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 from kdoctor import __version__
 from kdoctor.errors import ExitCode
 from kdoctor.images import verdict as V
-from kdoctor.images.platforms import Platform
 from kdoctor.images.result import ImageResult
 from kdoctor.images.rows import ImageRow, group_rows, unknown_by_host
 from kdoctor.images.scan import open_scanner
 from kdoctor.images.uses import ImageUse, SourceReport
+from kdoctor.platforms import Platform
 from kdoctor.runner import Runner
+from kdoctor.vocabulary import SEVERITY_ORDER
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -53,7 +54,7 @@ class ScanOutcome:
 
     def to_json(self) -> dict[str, Any]:
         rows = self.rows
-        counts = {v: 0 for v in V.VERDICTS}
+        counts: dict[str, int] = {v: 0 for v in V.VERDICTS}
         for row in rows:
             counts[row.verdict] += 1
         return {
@@ -125,7 +126,7 @@ def run_scan(
         unreachable = scanner.client.unreachable.hosts()
         quota = scanner.client.quota
         notes = list(scanner.notes)
-    results.sort(key=lambda r: (-V.SEVERITY_ORDER[r.verdict], r.ref))
+    results.sort(key=lambda r: (-SEVERITY_ORDER[r.verdict], r.ref))
     return ScanOutcome(
         platform,
         emulator,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from kdoctor.images.platforms import Platform, config_platform, index_entries, match
 from kdoctor.images.reference import Reference
 from kdoctor.images.registry import RegistryClient, RegistryError
+from kdoctor.platforms import Platform, config_platform, index_entries, match
 
 _SEMVER = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?((?:[-+].*)?)$")
 MAX_CANDIDATES = 5

@@ -22,13 +22,13 @@ from kdoctor.errors import RegistryError
 from kdoctor.images import DEFAULT_CONCURRENCY, auth
 from kdoctor.images.cache import Cache
 from kdoctor.images.negotiate import Authenticator
-from kdoctor.images.platforms import ACCEPT
 from kdoctor.images.quota import Quota
 from kdoctor.images.reach import Unreachable, out_of_files, remaining
 from kdoctor.images.reference import Reference, is_loopback_registry
 from kdoctor.images.tokens import TokenStore
 from kdoctor.images.transport import FirstContact, HostPools, SingleFlight, drain, request_timeout
 from kdoctor.images.wire import Manifest, digest_of, parse_manifest, read_capped, status_error
+from kdoctor.platforms import ACCEPT
 from kdoctor.runner import Runner, SubprocessRunner
 
 MAX_MANIFEST = 4 << 20

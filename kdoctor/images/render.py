@@ -8,11 +8,18 @@ from typing import TYPE_CHECKING
 from kdoctor.images import verdict as V
 from kdoctor.images.command import ScanOutcome
 from kdoctor.images.rows import ImageRow, unknown_by_host
+from kdoctor.vocabulary import SEVERITY_ORDER
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-STYLE = {V.NATIVE: "green", V.EMULATED: "yellow", V.CRASH: "bold red", V.UNSUPPORTED: "red", V.UNKNOWN: "magenta"}
+STYLE: dict[str, str] = {
+    V.NATIVE: "green",
+    V.EMULATED: "yellow",
+    V.CRASH: "bold red",
+    V.UNSUPPORTED: "red",
+    V.UNKNOWN: "magenta",
+}
 USES_SHOWN = 3  # uses listed under a row without -v
 
 
@@ -56,7 +63,7 @@ def render(outcome: ScanOutcome, console: Console, *, verbose: bool = False) -> 
     if rows:
         console.print(table)
     counts = Counter(row.verdict for row in rows)
-    summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items(), key=lambda kv: -V.SEVERITY_ORDER[kv[0]]))
+    summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items(), key=lambda kv: -SEVERITY_ORDER[kv[0]]))
     n_uses = sum(len(row.uses()) for row in rows)
     console.print(f"{len(rows)} image(s) in {n_uses} use(s): {summary or 'none'} in {outcome.duration_s:.2f}s")
     for host, entry in unknown_by_host(rows).items():

@@ -19,9 +19,10 @@ from kdoctor.errors import InputError
 from kdoctor.images.features import feature_entry  # the CPU-feature facts `why` reads as well
 from kdoctor.images.identify import ImageFacts, os_version_major
 from kdoctor.versions import go_version_tuple
+from kdoctor.vocabulary import TRANSLATORS
 
 EFFECTS = ("crash", "fails", "depends", "unknown", "runs")  # worst first
-EMULATORS = ("qemu", "rosetta")
+EMULATORS = TRANSLATORS  # a rule without `needs` gives an effect for each
 PROVIDES_EFFECT = {"no": "crash", "depends": "depends", "unknown": "unknown", "yes": "runs"}
 SEVERITIES = ("error", "warning")
 CLAUSE_KEYS = {

@@ -13,10 +13,11 @@ from typing import Any
 
 from kdoctor.images import verdict as V
 from kdoctor.images.result import ImageResult
+from kdoctor.vocabulary import SEVERITY_ORDER
 
 
 def _worst_first(r: ImageResult) -> tuple[int, str]:
-    return (-V.SEVERITY_ORDER[r.verdict], " ".join((r.command or []) + (r.args or [])))
+    return (-SEVERITY_ORDER[r.verdict], " ".join((r.command or []) + (r.args or [])))
 
 
 @dataclass
@@ -72,7 +73,7 @@ def group_rows(results: list[ImageResult]) -> list[ImageRow]:
         name = r.resolved or f"{r.ref}\0{r.reason}"  # not looked up: one row per reference and reason
         groups.setdefault((name, r.platform_override), []).append(r)
     rows = [ImageRow(sorted(rs, key=_worst_first)) for rs in groups.values()]
-    rows.sort(key=lambda row: (-V.SEVERITY_ORDER[row.verdict], row.main.ref))
+    rows.sort(key=lambda row: (-SEVERITY_ORDER[row.verdict], row.main.ref))
     return rows
 
 

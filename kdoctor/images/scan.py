@@ -17,13 +17,13 @@ from kdoctor.images.cache import Cache
 from kdoctor.images.fixes import find_newer_tag
 from kdoctor.images.layers import WalkStats
 from kdoctor.images.negotiate import TOKEN_THREADS
-from kdoctor.images.platforms import Platform, config_platform, index_entries, match
 from kdoctor.images.reach import image_deadline
 from kdoctor.images.reference import Reference, ReferenceError, parse
 from kdoctor.images.registry import RegistryClient, RegistryError
 from kdoctor.images.result import ImageResult
 from kdoctor.images.transport import fit_workers
 from kdoctor.images.uses import ImageUse
+from kdoctor.platforms import Platform, config_platform, index_entries, match
 from kdoctor.runner import Runner
 
 

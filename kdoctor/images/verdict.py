@@ -12,10 +12,11 @@ from kdoctor.images.identify import ImageFacts
 from kdoctor.images.risks import Risk, assess
 from kdoctor.images.risks import fixes as risk_fixes
 from kdoctor.versions import GO_QEMU_FIXED, go_version_tuple
+from kdoctor.vocabulary import TRANSLATORS, Verdict
 
-NATIVE, EMULATED, CRASH, UNSUPPORTED, UNKNOWN = "native", "emulated", "crash", "unsupported", "unknown"
-VERDICTS = (NATIVE, EMULATED, CRASH, UNSUPPORTED, UNKNOWN)
-SEVERITY_ORDER = {NATIVE: 0, EMULATED: 1, UNKNOWN: 2, UNSUPPORTED: 3, CRASH: 3}
+# Short names for the pipeline's many comparisons; the words themselves live in kdoctor/vocabulary.py.
+NATIVE, EMULATED, CRASH, UNSUPPORTED, UNKNOWN = Verdict
+VERDICTS = tuple(Verdict)
 
 
 @dataclass
@@ -111,7 +112,7 @@ def judge(ep: Entrypoint | None, emulator: str, arch: str, facts: ImageFacts | N
         risks = assess(facts or ImageFacts(), emulator, path=ep.path, go_version=ep.go_version, goamd64=ep.goamd64)
     crash = next((r for r in risks if r.effect == "crash"), None)
     if crash is not None:
-        prefix = "" if emulator in ("qemu", "rosetta") else f"under {where} (assumed the worst case): "
+        prefix = "" if emulator in TRANSLATORS else f"under {where} (assumed the worst case): "
         return Judgement(CRASH, prefix + crash.reason, "; or ".join(risk_fixes(crash, emulator)) or None, risks)
     reason = _base_reason(ep, arch, where)
     if facts is not None and facts.os_release is None and (facts.os_release_note or "").startswith("not read"):
@@ -149,7 +150,7 @@ def mislabel_verdict(ep: Entrypoint | None, emulator: str, target_arch: str, cla
         label = f"the manifest says {claimed}, but the program inside is {ep.machine}"
         if emulator == "none":
             return UNSUPPORTED, f"{label} ({ep.path}) and no emulator is registered: `exec format error`"
-        if loader_missing and emulator in ("qemu", "rosetta"):
+        if loader_missing and emulator in TRANSLATORS:
             # The emulator loads the foreign program's dynamic loader from the image; without it nothing runs.
             message = {
                 "rosetta": f"rosetta error: failed to open elf at {ep.interpreter}",

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from kdoctor.errors import RegistryError
-from kdoctor.images.platforms import INDEX_TYPES, MANIFEST_TYPES
+from kdoctor.platforms import INDEX_TYPES, MANIFEST_TYPES
 
 
 @dataclass

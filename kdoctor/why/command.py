@@ -4,12 +4,11 @@ verdict of each failing container, and the explanation."""
 from __future__ import annotations
 
 from kdoctor.facts.target import detect
-from kdoctor.images.platforms import Platform
 from kdoctor.images.result import ImageResult
 from kdoctor.images.scan import open_scanner
 from kdoctor.images.uses import ImageUse
+from kdoctor.platforms import arch_of
 from kdoctor.runner import Runner
-from kdoctor.why.context import arch_of
 from kdoctor.why.explain import Answer, explain_pod
 from kdoctor.why.gather import GatherError, gather_pod
 
@@ -36,8 +35,7 @@ def explain_pod_live(
     images: dict[str, ImageResult] = {}
     if failing:
         # deep: a failing container's image is worth the look inside (a native manifest with a foreign binary).
-        target_platform = Platform.parse(target.platform)
-        with open_scanner(runner, target_platform, target.emulator, timeout=8, retries=1, deep=True) as scanner:
+        with open_scanner(runner, target.platform, target.emulator, timeout=8, retries=1, deep=True) as scanner:
             for c in failing:
                 images[c.name] = scanner.scan_one(ImageUse(c.image, c.command, c.args))
     return explain_pod(facts, images, target.emulator, target.source)

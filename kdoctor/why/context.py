@@ -11,21 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kdoctor.platforms import arch_of
+from kdoctor.vocabulary import TRANSLATORS
 from kdoctor.why.signatures import Match
 
-EMULATORS = ("qemu", "rosetta")
-_ARCH_ALIASES = {"aarch64": "arm64", "x86_64": "amd64", "x86-64": "amd64", "arm64/v8": "arm64"}
-
-
-def arch_of(platform: str | None) -> str | None:
-    """ "linux/arm64/v8" -> "arm64", "windows/amd64 10.0.18363" -> "amd64", "aarch64" -> "arm64"."""
-    if not platform:
-        return None
-    text = platform.strip().split()[0].lower().strip("()[],")
-    parts = text.split("/")
-    arch = parts[1] if len(parts) > 1 else parts[0]
-    arch = _ARCH_ALIASES.get(arch, arch)
-    return arch or None
+EMULATORS = TRANSLATORS
 
 
 @dataclass(frozen=True)

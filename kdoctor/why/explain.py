@@ -9,6 +9,7 @@ from kdoctor.errors import ExitCode
 from kdoctor.images import verdict as V
 from kdoctor.images.result import ImageResult
 from kdoctor.images.risks import rule_for_signature
+from kdoctor.vocabulary import TRANSLATORS, Emulator
 from kdoctor.why.context import Attribution, Known, attribute, fixes_for, primary
 from kdoctor.why.features import feature_facts
 from kdoctor.why.gather import ContainerFacts, PodFacts
@@ -166,7 +167,7 @@ def explain_pod(
 ) -> Answer:
     known = Known(
         node_arch=pod.node_arch,
-        emulator=emulator if emulator in ("qemu", "rosetta", "none") else None,
+        emulator=emulator if emulator in (*TRANSLATORS, Emulator.NONE) else None,
         emulator_source=emulator_source,
     )
     answers = []

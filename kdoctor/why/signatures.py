@@ -17,12 +17,13 @@ import yaml
 
 from kdoctor.data import data_dir
 from kdoctor.errors import InputError
+from kdoctor.vocabulary import TRANSLATORS, Emulator
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
 MAX_LINE = 4096
 # What a signature can implicate: an emulator that ran the code, no emulator at all (the kernel refused
 # it), the registry (the pull failed), or a CPU feature the (real or emulated) CPU lacked.
-IMPLICATES = ("qemu", "rosetta", "none", "registry", "cpu")
+IMPLICATES = (*TRANSLATORS, Emulator.NONE, "registry", "cpu")  # an emulator, or the pull, or the CPU itself
 ROLES = ("cause", "supporting")
 CONDITIONS = ("node_arch", "image_arch", "emulator")
 

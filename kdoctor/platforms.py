@@ -1,8 +1,13 @@
-"""Platforms in manifests and indexes, and how a node picks one (containerd/platforms rules).
+"""The platform word: `os/arch[/variant]`, the two spellings of an architecture, and how a node picks one.
+
+This is the one place a platform string is parsed and an architecture word normalised. Two spellings are
+legitimate and public: OCI's (`amd64`, `arm64`: image indexes, `--platform`, kubelet's node arch) and the
+facts' (`x86_64`, `arm64`: what `uname -m` and `docker info` print, in the diagnose JSON). `oci_arch` and
+`facts_arch` turn any tool's word into one of them.
 
 An arm64 node accepts, in order: arm64 (any v8.x variant), then 32-bit arm v8/v7/v6/v5 entries of an
-index; never amd64. A single (non-index) manifest is pulled whatever its architecture
-(registries-and-go-binaries.md, "How a node picks a variant").
+index; never amd64. A single (non-index) manifest is pulled whatever its architecture (containerd's
+platforms package: https://github.com/containerd/platforms/blob/main/compare.go).
 """
 
 from __future__ import annotations
@@ -26,14 +31,40 @@ ACCEPT = ", ".join(
         "application/vnd.docker.distribution.manifest.v2+json",
     ]
 )
-_ARCH_ALIASES = {
+# Every spelling tools print, to OCI's word (GOARCH names).
+_OCI_ARCH = {
     "aarch64": "arm64",
+    "arm64/v8": "arm64",
     "x86_64": "amd64",
     "x86-64": "amd64",
     "armhf": "arm",
     "armel": "arm",
     "i386": "386",
 }
+
+
+def oci_arch(word: object) -> str | None:
+    """Any tool's architecture word as OCI spells it: "aarch64" -> "arm64", "x86_64" -> "amd64"."""
+    if not isinstance(word, str) or not word.strip():
+        return None
+    a = word.strip().lower()
+    return _OCI_ARCH.get(a, a)
+
+
+def facts_arch(word: object) -> str | None:
+    """Any tool's architecture word as kdoctor's facts spell it (uname's x86_64, and arm64)."""
+    a = oci_arch(word)
+    return "x86_64" if a == "amd64" else a
+
+
+def arch_of(text: str | None) -> str | None:
+    """The OCI architecture in loose text: "linux/arm64/v8" -> "arm64", "windows/amd64 10.0.18363" -> "amd64",
+    "aarch64" -> "arm64" (what logs and flags such as `why --node-arch` carry)."""
+    if not text or not text.strip():
+        return None
+    word = text.strip().split()[0].lower().strip("()[],")
+    parts = word.split("/")
+    return oci_arch(parts[1] if len(parts) > 1 else parts[0])
 
 
 @dataclass(frozen=True, order=True)
@@ -54,8 +85,8 @@ class Platform:
 
 
 def normalise(os_: str, arch: str, variant: str = "") -> Platform:
-    os_, arch, variant = (os_ or "").lower(), (arch or "").lower(), (variant or "").lower()
-    arch = _ARCH_ALIASES.get(arch, arch)
+    os_, variant = (os_ or "").lower(), (variant or "").lower()
+    arch = oci_arch(arch) or ""
     if arch == "arm64" and variant in ("v8", "v8.0"):
         variant = ""  # arm64 and arm64/v8 are one platform
     if arch == "amd64" and variant == "v1":

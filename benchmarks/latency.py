@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.common import refs_yaml  # noqa: E402
 from kdoctor.images import DEFAULT_CONCURRENCY  # noqa: E402
-from kdoctor.images.negotiate import BATCH  # noqa: E402
+from kdoctor.images.registry.negotiate import BATCH  # noqa: E402
 from tests.hubproxy import HubProxy  # noqa: E402
 
 PY = sys.executable

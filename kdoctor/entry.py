@@ -1,5 +1,5 @@
 """The console-script entry point: answers `--version` before importing the CLI framework, and starts
-loading the CA bundle for `kdoctor images` before it (kdoctor/images/tls.py)."""
+loading the CA bundle for `kdoctor images` before it (kdoctor/images/registry/tls.py)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def main() -> None:
         # Every registry client needs the SSL context before its first request; loaded here, in a thread beside
         # the CLI framework's imports (OpenSSL parses the bundle with the interpreter lock released), it is ready
         # by then instead of delaying that request (20-45 ms measured).
-        from kdoctor.images.tls import start_tls_context
+        from kdoctor.images.registry import start_tls_context
 
         start_tls_context()
     from kdoctor.cli import main as cli_main

@@ -4,12 +4,13 @@ Layers, top to bottom (a module may import its own layer's package or any layer 
 
     cli, entry, __main__, commands      assemble commands
     why, provision                      verbs built on the ones below
-    images                              registry client, layer walk, verdicts (reads only facts.model)
+    images                              registry client, layer walk, verdicts (reads only facts.model); inside
+                                        it, the sub-packages in their own order (IMAGES_INNER)
     checks                              the check engine and the checks (read only facts.model)
     facts                               probes and the facts model
     tools                               docker/kubectl argv and output parsing
-    report, runner, errors, data,
-    versions, __init__                  the base
+    report, runner, errors, data, versions,
+    platforms, vocabulary, __init__     the base (the platform word, the emulator and verdict words)
 
 Run: python scripts/layers.py  (tests/test_layers.py runs it too)
 """
@@ -50,6 +51,19 @@ ONLY_THROUGH = {
     ("provision", "checks"): {"checks.run", "checks.catalogue"},  # the check engine's public face
     ("why", "facts"): {"facts.model", "facts.target"},  # why asks the one target decision
 }
+
+
+# Inside images/: which sub-packages each may import (the pipeline modules at images/ itself may import any).
+# Where uses come from and how registries are asked know nothing of each other; inspecting an image asks the
+# registry; judging reads what inspection found.
+IMAGES_INNER: dict[str, set[str]] = {
+    "inputs": set(),
+    "registry": set(),
+    "inspect": {"registry"},
+    "judge": {"inspect"},
+}
+# A package whose modules the rest of kdoctor reaches only through its face (its __init__).
+FACES = {"images.registry"}
 
 
 def modules() -> dict[str, Path]:
@@ -121,6 +135,28 @@ def through(edges: dict[str, set[str]]) -> list[str]:
     return bad
 
 
+def sub_of(mod: str) -> str | None:
+    """The images sub-package a module belongs to (None for the pipeline modules and outside images)."""
+    parts = mod.split(".")
+    return parts[1] if parts[0] == "images" and len(parts) > 2 and parts[1] in IMAGES_INNER else None
+
+
+def inner(edges: dict[str, set[str]]) -> list[str]:
+    bad = []
+    for src, dsts in sorted(edges.items()):
+        for dst in sorted(dsts):
+            s, d = (
+                sub_of(src),
+                sub_of(dst) or (dst.split(".")[1] if dst in {f"images.{k}" for k in IMAGES_INNER} else None),
+            )
+            if s is not None and d is not None and d != s and d not in IMAGES_INNER[s]:
+                bad.append(f"{src} -> {dst} (images.{s} may import {sorted(IMAGES_INNER[s]) or 'no sibling'})")
+            for face in FACES:
+                if dst.startswith(face + ".") and not src.startswith(face + ".") and src != face:
+                    bad.append(f"{src} -> {dst} (only through its face, {face})")
+    return bad
+
+
 def package_cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     """Cycles between modules (Tarjan's strongly connected components with more than one member)."""
     index: dict[str, int] = {}
@@ -162,7 +198,7 @@ def package_cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 def main() -> int:
     edges = graph()
     cycles = package_cycles(edges)
-    up = upward(edges) + through(edges)
+    up = upward(edges) + through(edges) + inner(edges)
     print(f"{len(edges)} modules, {sum(len(d) for d in edges.values())} import edges")
     print(f"{len(cycles)} cycle(s)")
     for c in cycles:

@@ -45,7 +45,7 @@ def test_the_ca_bundle_starts_loading_before_the_cli_only_for_images(argv: list[
         "import sys\n"
         f"sys.argv = ['kdoctor', *{argv!r}]\n"
         "from kdoctor import entry\n"
-        "from kdoctor.images import tls\n"
+        "from kdoctor.images.registry import tls\n"
         "seen = []\n"
         "import builtins\n"
         "real = builtins.__import__\n"

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from kdoctor.images.cache import Cache
-from kdoctor.images.registry import RegistryClient
+from kdoctor.images.inputs.uses import ImageUse
+from kdoctor.images.registry.cache import Cache
+from kdoctor.images.registry.client import RegistryClient
 from kdoctor.images.scan import Scanner
-from kdoctor.images.uses import ImageUse
 from kdoctor.platforms import Platform
 from tests.faultproxy import FaultProxy, Rule
 from tests.imagebuilder import Pusher, sha
@@ -162,7 +162,7 @@ def test_redirect_to_another_host_drops_credentials(faults: FaultProxy, tmp_path
         cfg.mkdir()
         secret = base64.b64encode(b"kdoctor:redirect-secret").decode()
         (cfg / "config.json").write_text(json.dumps({"auths": {faults.host: {"auth": secret}}}))
-        from kdoctor.images.auth import DockerConfig
+        from kdoctor.images.registry.auth import DockerConfig
 
         client = RegistryClient(
             cache=Cache(enabled=False), docker_config=DockerConfig.load(cfg / "config.json"), timeout=3, retries=1

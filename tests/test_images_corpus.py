@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kdoctor.images.sources import SourceReport, read_inputs
+from kdoctor.images.inputs.sources import SourceReport, read_inputs
 
 CORPUS = Path(__file__).parent / "corpus" / "manifests"
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "expected.yaml").is_file())

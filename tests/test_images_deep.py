@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from kdoctor.images.cache import Cache
-from kdoctor.images.registry import RegistryClient
+from kdoctor.images.inputs.uses import ImageUse
+from kdoctor.images.registry.cache import Cache
+from kdoctor.images.registry.client import RegistryClient
 from kdoctor.images.scan import ImageResult, Scanner
-from kdoctor.images.uses import ImageUse
 from kdoctor.platforms import Platform
 from tests.imagebuilder import Pusher, Symlink
 from tests.registry_fixtures import Images

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from kdoctor.images.interpolate import Issues, interpolate, parse_env_file
-from kdoctor.images.sources import read_inputs
-from kdoctor.images.yamlload import decode
+from kdoctor.images.inputs.interpolate import Issues, interpolate, parse_env_file
+from kdoctor.images.inputs.sources import read_inputs
+from kdoctor.images.inputs.yamlload import decode
 
 CORPUS = Path(__file__).parent / "corpus" / "manifests"
 ENV = {"SET": "value", "EMPTY": "", "FOO": "foo"}
@@ -284,9 +284,9 @@ def test_one_row_per_image_keeps_a_verdict_per_command() -> None:
     from rich.console import Console
 
     from kdoctor.images.command import ScanOutcome
+    from kdoctor.images.inputs.uses import Origin
     from kdoctor.images.render import render
     from kdoctor.images.scan import ImageResult
-    from kdoctor.images.uses import Origin
     from kdoctor.platforms import Platform
 
     def result(args: list[str] | None, verdict: str, *origins: Origin) -> ImageResult:

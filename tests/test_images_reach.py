@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kdoctor.images.reach import DNS, REFUSED, permanent_failure
+from kdoctor.images.registry.reach import DNS, REFUSED, permanent_failure
 from tests.test_images_inputs import _closed_port, cli_env
 
 KDOCTOR = [sys.executable, "-m", "kdoctor", "images", "--platform", "linux/arm64", "--emulator", "qemu", "--no-suggest"]
@@ -104,7 +104,7 @@ def test_running_out_of_files_is_told_apart_from_an_unreachable_host() -> None:
 
     import httpx
 
-    from kdoctor.images.reach import out_of_files, permanent_failure
+    from kdoctor.images.registry.reach import out_of_files, permanent_failure
 
     def wrapped(cause: BaseException) -> httpx.ConnectError:
         try:

@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from kdoctor.cli import app
-from kdoctor.images.cache import Cache
-from kdoctor.images.registry import RegistryClient
+from kdoctor.images.inputs.uses import ImageUse
+from kdoctor.images.registry.cache import Cache
+from kdoctor.images.registry.client import RegistryClient
 from kdoctor.images.scan import Scanner
-from kdoctor.images.uses import ImageUse
 from kdoctor.platforms import Platform
 from tests.registry_fixtures import Images
 

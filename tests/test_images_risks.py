@@ -16,10 +16,10 @@ import pytest
 from typer.testing import CliRunner
 
 from kdoctor.cli import app
-from kdoctor.images.cache import Cache
-from kdoctor.images.registry import RegistryClient
+from kdoctor.images.inputs.uses import ImageUse
+from kdoctor.images.registry.cache import Cache
+from kdoctor.images.registry.client import RegistryClient
 from kdoctor.images.scan import ImageResult, Scanner
-from kdoctor.images.uses import ImageUse
 from kdoctor.platforms import Platform
 from tests.conftest import TESTS
 from tests.imagebuilder import Pushed, Pusher, Symlink
@@ -157,7 +157,7 @@ def test_os_release_is_read_through_the_symlink_below_the_entrypoints_layer(
 def test_os_release_past_the_fetch_limit_is_not_read_and_the_reason_says_so(
     registry: RegistryServer, risk_images: dict[str, Pushed], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("kdoctor.images.analyse.OS_RELEASE_MAX_FETCH", 100)
+    monkeypatch.setattr("kdoctor.images.inspect.analyse.OS_RELEASE_MAX_FETCH", 100)
     r, s = scan(registry, "el10", "rosetta")
     assert r.verdict == "emulated" and "os-release was not read: it would fetch" in r.reason
     assert s.walk.layers_opened == 1

@@ -12,10 +12,10 @@ import httpx
 import pytest
 
 from kdoctor.errors import RegistryError
-from kdoctor.images.auth import Credentials, Secret
-from kdoctor.images.negotiate import granted_scopes
-from kdoctor.images.quota import Quota, parse_count
-from kdoctor.images.tokens import Realm, TokenStore, identity
+from kdoctor.images.registry.auth import Credentials, Secret
+from kdoctor.images.registry.negotiate import granted_scopes
+from kdoctor.images.registry.quota import Quota, parse_count
+from kdoctor.images.registry.tokens import Realm, TokenStore, identity
 
 
 def test_tokens_survive_the_run_readable_by_the_owner_only(tmp_path: Path) -> None:

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from kdoctor.images import verdict as V
-from kdoctor.images.auth import Credentials, Secret, parse_challenge
-from kdoctor.images.entrypoint import candidates, effective_argv, unwrap
-from kdoctor.images.goinfo import BinaryError, elf_info, go_info
-from kdoctor.images.layers import LayerIndex, LayerRef, find_file, resolve
-from kdoctor.images.reference import ReferenceError, is_loopback_registry, parse
-from kdoctor.images.tarstream import Decompressor, LayerError, TarStream
+from kdoctor.images.inspect.entrypoint import candidates, effective_argv, unwrap
+from kdoctor.images.inspect.goinfo import BinaryError, elf_info, go_info
+from kdoctor.images.inspect.layers import LayerIndex, LayerRef, find_file, resolve
+from kdoctor.images.inspect.tarstream import Decompressor, LayerError, TarStream
+from kdoctor.images.judge import verdict as V
+from kdoctor.images.registry.auth import Credentials, Secret, parse_challenge
+from kdoctor.images.registry.reference import ReferenceError, is_loopback_registry, parse
 from kdoctor.platforms import Platform, index_entries, match, normalise
 
 
@@ -308,7 +308,7 @@ def test_challenge_parsing_is_quote_aware() -> None:
 def test_cache_blob_reads_verify_and_never_fail(tmp_path: Path) -> None:
     """A blob on disk is returned only when it matches its digest; a corrupted file, a directory in its place
     or a malformed digest is a miss (the registry is asked again), never an error."""
-    from kdoctor.images.cache import Cache
+    from kdoctor.images.registry.cache import Cache
 
     data = b'{"schemaVersion": 2}'
     digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
@@ -328,8 +328,8 @@ def test_cache_blob_reads_verify_and_never_fail(tmp_path: Path) -> None:
 def test_cache_notes_are_one_file_per_kind_and_keep_the_newest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tag notes and analyses notes are each one file, read once and written once per run; a file keeps the
     NOTES_MAX entries written last (a note written again counts as new), and a corrupt file is an empty one."""
-    from kdoctor.images import cache as cache_mod
-    from kdoctor.images.cache import Cache
+    from kdoctor.images.registry import cache as cache_mod
+    from kdoctor.images.registry.cache import Cache
 
     monkeypatch.setattr(cache_mod, "NOTES_MAX", 3)
     c = Cache(tmp_path)
@@ -355,8 +355,8 @@ def test_the_tls_context_is_loaded_once_and_shared() -> None:
     context, whichever thread asks first."""
     import threading
 
-    from kdoctor.images.tls import start_tls_context, tls_context
-    from kdoctor.images.transport import HostPools
+    from kdoctor.images.registry.tls import start_tls_context, tls_context
+    from kdoctor.images.registry.transport import HostPools
 
     fut = start_tls_context()
     assert start_tls_context() is fut
@@ -381,7 +381,7 @@ def test_an_error_answer_is_read_only_as_far_as_its_first_kilobytes() -> None:
     is made from the first 4 KiB and the rest is never read."""
     import httpx
 
-    from kdoctor.images.wire import status_error
+    from kdoctor.images.registry.wire import status_error
 
     class Endless(httpx.SyncByteStream):
         def __init__(self, first: bytes) -> None:

@@ -35,3 +35,22 @@ def test_the_checker_sees_a_violation() -> None:
     assert layers.upward(edges) == ["facts.gather -> images.scan"]
     assert layers.package_cycles(edges) == [["facts.gather", "images.scan"]]
     assert layers.through({"images.scan": {"facts.engine"}}) == ["images.scan -> facts.engine (only facts.model)"]
+
+
+def test_images_sub_packages_keep_their_order_and_the_registry_its_face() -> None:
+    layers = _layers()
+    assert layers.inner(layers.graph()) == []
+
+
+def test_the_inner_rules_bite() -> None:
+    layers = _layers()
+    assert layers.inner({"images.inspect.analyse": {"images.judge.verdict"}}) == [
+        "images.inspect.analyse -> images.judge.verdict (images.inspect may import ['registry'])"
+    ]
+    assert layers.inner({"images.inputs.kube": {"images.registry"}}) == [
+        "images.inputs.kube -> images.registry (images.inputs may import no sibling)"
+    ]
+    assert layers.inner({"images.scan": {"images.registry.transport"}}) == [
+        "images.scan -> images.registry.transport (only through its face, images.registry)"
+    ]
+    assert layers.inner({"images.scan": {"images.judge.verdict", "images.registry"}}) == []

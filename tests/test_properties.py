@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kdoctor.errors import KdoctorError
-from kdoctor.images.goinfo import elf_info, go_info
-from kdoctor.images.reference import parse
-from kdoctor.images.tarstream import Decompressor, TarStream
+from kdoctor.images.inspect.goinfo import elf_info, go_info
+from kdoctor.images.inspect.tarstream import Decompressor, TarStream
+from kdoctor.images.registry.reference import parse
 from kdoctor.platforms import Platform, index_entries, match, normalise
 from kdoctor.provision.profile import parse_profile
 from kdoctor.why.signatures import match_text

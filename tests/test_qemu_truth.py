@@ -76,7 +76,7 @@ def test_qemu_outcomes_match_the_recorded_table(programs: dict[str, Path], name:
 
 def test_the_markers_are_what_the_loader_reads(programs: dict[str, Path]) -> None:
     """The -mneeded builds carry the note kdoctor's ELF reader finds; the plain build carries none above v1."""
-    from kdoctor.images.identify import isa_needed
+    from kdoctor.images.inspect.identify import isa_needed
 
     levels = {name: isa_needed(programs[name].read_bytes()) for name in ("note-v2", "note-v3", "note-v4", "baseline")}
     assert levels == {"note-v2": "v2", "note-v3": "v3", "note-v4": "v4", "baseline": None}

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from kdoctor.images import verdict as V
-from kdoctor.images.features import feature_entry
-from kdoctor.images.identify import ImageFacts, parse_os_release
-from kdoctor.images.risks import EFFECTS, catalogue, rule_for_signature
+from kdoctor.images.inspect.entrypoint import Entrypoint
+from kdoctor.images.inspect.identify import ImageFacts, parse_os_release
+from kdoctor.images.judge import verdict as V
+from kdoctor.images.judge.features import feature_entry
+from kdoctor.images.judge.risks import EFFECTS, catalogue, rule_for_signature
 from kdoctor.why.signatures import catalogue as signatures
 from tests.conftest import TESTS
 
@@ -62,7 +63,7 @@ def test_why_signatures_name_the_images_rule(signature: str, rule: str | None) -
 
 def judge(emulator: str, *, osr: str | None = None, **kw: object) -> V.Judgement:
     ep_keys = {"go_version", "goamd64", "isa_needed", "runtime"}
-    ep = V.Entrypoint(
+    ep = Entrypoint(
         path="/usr/local/bin/app", kind="elf", machine="amd64", **{k: v for k, v in kw.items() if k in ep_keys}
     )  # type: ignore[arg-type]
     facts = ImageFacts(
@@ -153,7 +154,7 @@ def test_an_unknown_risk_says_so() -> None:
 
 def test_absent_and_looping_entrypoints_are_unknown_never_emulated() -> None:
     for kind, text in (("missing", "no such file or directory"), ("loop", "too many levels of symbolic links")):
-        j = V.judge(V.Entrypoint(kind=kind, note="n"), "qemu", "amd64")
+        j = V.judge(Entrypoint(kind=kind, note="n"), "qemu", "amd64")
         assert j.verdict == V.UNKNOWN and text in j.reason
 
 

@@ -97,16 +97,16 @@ def images(
     """Every image's platforms from its registry, and the amd64-only Go entrypoints that will crash."""
     import os
 
-    from kdoctor.images.tls import start_tls_context
+    from kdoctor.images.registry import start_tls_context
 
     start_tls_context()  # started by entry.main already when run as `kdoctor images`; this covers other callers
 
     from kdoctor.errors import UsageError
     from kdoctor.facts.target import detect, parse_platform
     from kdoctor.images.command import run_scan
+    from kdoctor.images.inputs.sources import read_inputs, uses_from_cluster
+    from kdoctor.images.inputs.uses import ImageUse, Origin, SourceReport
     from kdoctor.images.render import render
-    from kdoctor.images.sources import read_inputs, uses_from_cluster
-    from kdoctor.images.uses import ImageUse, Origin, SourceReport
     from kdoctor.runner import SubprocessRunner
 
     wanted = parse_platform(platform)  # a malformed --platform is refused before anything is read or probed

@@ -6,8 +6,8 @@ The result is the facts snapshot's `images` section, which KD801 reads.
 from __future__ import annotations
 
 from kdoctor.facts.model import ImageFact, ImagesFacts
+from kdoctor.images.inputs.sources import uses_from_cluster
 from kdoctor.images.scan import open_scanner
-from kdoctor.images.sources import uses_from_cluster
 from kdoctor.platforms import Platform
 from kdoctor.runner import Runner
 

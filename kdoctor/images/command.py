@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from kdoctor import __version__
 from kdoctor.errors import ExitCode
-from kdoctor.images import verdict as V
+from kdoctor.images.inputs.uses import ImageUse, SourceReport
+from kdoctor.images.judge import verdict as V
 from kdoctor.images.result import ImageResult
 from kdoctor.images.rows import ImageRow, group_rows, unknown_by_host
 from kdoctor.images.scan import open_scanner
-from kdoctor.images.uses import ImageUse, SourceReport
 from kdoctor.platforms import Platform
 from kdoctor.runner import Runner
 from kdoctor.vocabulary import SEVERITY_ORDER

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from kdoctor.images.reference import Reference
-from kdoctor.images.registry import RegistryClient, RegistryError
+from kdoctor.images.registry import Reference, RegistryClient, RegistryError
 from kdoctor.platforms import Platform, config_platform, index_entries, match
 
 _SEMVER = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?((?:[-+].*)?)$")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from kdoctor.images import verdict as V
 from kdoctor.images.command import ScanOutcome
+from kdoctor.images.judge import verdict as V
 from kdoctor.images.rows import ImageRow, unknown_by_host
 from kdoctor.vocabulary import SEVERITY_ORDER
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kdoctor.images import verdict as V
-from kdoctor.images.risks import Risk
-from kdoctor.images.uses import ImageUse, Origin
+from kdoctor.images.inputs.uses import ImageUse, Origin
+from kdoctor.images.inspect.entrypoint import Entrypoint
+from kdoctor.images.judge import verdict as V
+from kdoctor.images.judge.risks import Risk
 
 
 @dataclass
@@ -21,7 +22,7 @@ class ImageResult:
     reason: str = ""
     suggestion: str | None = None
     pull_error: str | None = None
-    entrypoint: V.Entrypoint | None = None
+    entrypoint: Entrypoint | None = None
     sources: list[str] = field(default_factory=list)
     command: list[str] | None = None
     args: list[str] | None = None

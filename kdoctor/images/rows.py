@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kdoctor.images import verdict as V
+from kdoctor.images.judge import verdict as V
 from kdoctor.images.result import ImageResult
 from kdoctor.vocabulary import SEVERITY_ORDER
 

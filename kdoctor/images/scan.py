@@ -11,18 +11,24 @@ from typing import Any
 
 from kdoctor.errors import KdoctorError
 from kdoctor.images import DEFAULT_CONCURRENCY
-from kdoctor.images import verdict as V
-from kdoctor.images.analyse import entrypoint_for, image_facts
-from kdoctor.images.cache import Cache
 from kdoctor.images.fixes import find_newer_tag
-from kdoctor.images.layers import WalkStats
-from kdoctor.images.negotiate import TOKEN_THREADS
-from kdoctor.images.reach import image_deadline
-from kdoctor.images.reference import Reference, ReferenceError, parse
-from kdoctor.images.registry import RegistryClient, RegistryError
+from kdoctor.images.inputs.uses import ImageUse
+from kdoctor.images.inspect.analyse import entrypoint_for, image_facts
+from kdoctor.images.inspect.entrypoint import Entrypoint
+from kdoctor.images.inspect.layers import WalkStats
+from kdoctor.images.judge import verdict as V
+from kdoctor.images.registry import (
+    TOKEN_THREADS,
+    Cache,
+    Reference,
+    ReferenceError,
+    RegistryClient,
+    RegistryError,
+    fit_workers,
+    image_deadline,
+    parse_reference,
+)
 from kdoctor.images.result import ImageResult
-from kdoctor.images.transport import fit_workers
-from kdoctor.images.uses import ImageUse
 from kdoctor.platforms import Platform, config_platform, index_entries, match
 from kdoctor.runner import Runner
 
@@ -52,10 +58,10 @@ class Scanner:
         use: ImageUse,
         arch: str = "",
         loaded: tuple[dict[str, Any], dict[str, Any]] | None = None,
-    ) -> V.Entrypoint:
+    ) -> Entrypoint:
         """The entrypoint of manifest `digest` (with `arch`, also whether its os-release is wanted)."""
 
-        def wants(cfg: dict[str, Any]) -> Callable[[V.Entrypoint], bool]:
+        def wants(cfg: dict[str, Any]) -> Callable[[Entrypoint], bool]:
             return lambda ep: V.wants_os_release(ep, self.emulator, arch, image_facts(ep, cfg, ref.repository))
 
         return entrypoint_for(
@@ -110,7 +116,7 @@ class Scanner:
             res.reason = use.problem
             return res
         try:
-            ref = parse(use.ref)
+            ref = parse_reference(use.ref)
         except ReferenceError as exc:
             res.reason = str(exc)
             return res
@@ -179,7 +185,7 @@ class Scanner:
                 try:
                     res.entrypoint = self._entry(ref, amd.digest, use)
                 except RegistryError as exc:
-                    res.entrypoint = V.Entrypoint(note=f"{amd.platform} entry not analysed: {exc.reason}")
+                    res.entrypoint = Entrypoint(note=f"{amd.platform} entry not analysed: {exc.reason}")
                 only_amd = {e.platform.arch for e in entries} == {"amd64"}
                 res.suggestion = (
                     "rebuild for linux/arm64 (or multi-arch); if this index is one amd64 image plus a provenance "
@@ -231,7 +237,7 @@ class Scanner:
         planned = []
         for use in groups.values():
             with suppress(ReferenceError):  # reported by scan_one
-                planned.append(parse(use.ref))
+                planned.append(parse_reference(use.ref))
         self.client.plan(planned)
         workers, note = fit_workers(max(1, concurrency), len({r.api_host for r in planned}), TOKEN_THREADS)
         if note:

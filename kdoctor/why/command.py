@@ -4,9 +4,9 @@ verdict of each failing container, and the explanation."""
 from __future__ import annotations
 
 from kdoctor.facts.target import detect
+from kdoctor.images.inputs.uses import ImageUse
 from kdoctor.images.result import ImageResult
 from kdoctor.images.scan import open_scanner
-from kdoctor.images.uses import ImageUse
 from kdoctor.platforms import arch_of
 from kdoctor.runner import Runner
 from kdoctor.why.explain import Answer, explain_pod

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kdoctor.errors import ExitCode
-from kdoctor.images import verdict as V
+from kdoctor.images.judge import verdict as V
+from kdoctor.images.judge.features import feature_facts
+from kdoctor.images.judge.risks import rule_for_signature
 from kdoctor.images.result import ImageResult
-from kdoctor.images.risks import rule_for_signature
 from kdoctor.vocabulary import TRANSLATORS, Emulator
 from kdoctor.why.context import Attribution, Known, attribute, fixes_for, primary
-from kdoctor.why.features import feature_facts
 from kdoctor.why.gather import ContainerFacts, PodFacts
 from kdoctor.why.signatures import Match, match_text
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
-from kdoctor.images import verdict as V
-from kdoctor.images.risks import rule_for_signature
+from kdoctor.images.judge import verdict as V
+from kdoctor.images.judge.features import feature_facts
+from kdoctor.images.judge.risks import rule_for_signature
 from kdoctor.why.context import Attribution, primary
 from kdoctor.why.explain import Answer, ContainerAnswer
-from kdoctor.why.features import feature_facts
 from kdoctor.why.signatures import Match, catalogue
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from kdoctor.errors import InputError
-from kdoctor.images.interpolate import Issues, interpolate, interpolate_tree, read_env_files
-from kdoctor.images.kube import TEMPLATE_HINT, scalars
-from kdoctor.images.uses import ImageUse, Origin, Skipped, SourceReport, SourceWarning
-from kdoctor.images.yamlload import decode, load_documents
+from kdoctor.images.inputs.interpolate import Issues, interpolate, interpolate_tree, read_env_files
+from kdoctor.images.inputs.kube import TEMPLATE_HINT, scalars
+from kdoctor.images.inputs.uses import ImageUse, Origin, Skipped, SourceReport, SourceWarning
+from kdoctor.images.inputs.yamlload import decode, load_documents
 
 MAX_DEPTH = 10  # extends/include chains deeper than this are cycles or mistakes
 

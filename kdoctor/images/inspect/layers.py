@@ -13,7 +13,7 @@ import posixpath
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from kdoctor.images.tarstream import Decompressor, LayerError, TarStream
+from kdoctor.images.inspect.tarstream import Decompressor, LayerError, TarStream
 
 MAX_HOPS = 40
 GZIP_TYPES = ("gzip",)

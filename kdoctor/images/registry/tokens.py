@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kdoctor.images.auth import Credentials, Secret
+from kdoctor.images.registry.auth import Credentials, Secret
 
 MARGIN = 15.0  # seconds: a token this close to expiry is not used (the request may take that long)
 FILE = "tokens.json"

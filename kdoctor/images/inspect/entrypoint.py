@@ -1,11 +1,13 @@
 """Which program a container actually starts: Kubernetes command/args over ENTRYPOINT/CMD, the PATH
-from the image's Env, through init wrappers and simple `sh -c "exec …"` forms."""
+from the image's Env, through init wrappers and simple `sh -c "exec …"` forms; and `Entrypoint`, what the
+analysis learnt about that program (the inspection's result, which the judge reads)."""
 
 from __future__ import annotations
 
 import posixpath
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 WRAPPERS = {"tini", "tini-static", "dumb-init", "catatonit", "docker-init", "su-exec", "gosu", "tini-static-amd64"}
@@ -104,3 +106,39 @@ def candidates(program: str, env: list[str] | None, workdir: str | None) -> list
         if d.startswith("/"):
             out.append(posixpath.normpath(posixpath.join(d, program)))
     return out
+
+
+@dataclass
+class Entrypoint:
+    """What kdoctor learnt about the process the container starts."""
+
+    argv: list[str] = field(default_factory=list)
+    path: str | None = None  # resolved path in the image
+    kind: str | None = None  # "elf", "script", "missing", "loop", "indeterminate", "unreadable" (layer error)
+    machine: str | None = None  # ELF machine: amd64, arm64...
+    static: bool | None = None
+    go_version: str | None = None
+    go_module: str | None = None
+    go_path: str | None = None
+    goamd64: str | None = None
+    cgo: bool | None = None
+    note: str | None = None
+    isa_needed: str | None = None  # the ELF's `x86 ISA needed` level (v2/v3/v4), when marked
+    runtime: str | None = None  # dotnet | node | java | python: what the entrypoint starts
+    os_release: dict[str, str] | None = None  # the image's os-release, when a risk rule needed it
+    os_release_path: str | None = None
+    os_release_note: str | None = None  # how it was read, or why not
+    interpreter: str | None = None  # PT_INTERP of a dynamic ELF entrypoint
+    interpreter_found: bool | None = None  # whether the image holds it (looked for only with --deep)
+
+    def go_json(self) -> dict[str, Any] | None:
+        if not self.go_version:
+            return None
+        return {
+            "version": self.go_version,
+            "path": self.path,
+            "module": self.go_module,
+            "main": self.go_path,
+            "goamd64": self.goamd64,
+            "cgo": self.cgo,
+        }

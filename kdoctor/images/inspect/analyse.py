@@ -7,10 +7,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from kdoctor.images import entrypoint as ep_mod
-from kdoctor.images.cache import Cache
-from kdoctor.images.goinfo import BinaryError, elf_info, go_info
-from kdoctor.images.identify import (
+from kdoctor.images.inspect import entrypoint as ep_mod
+from kdoctor.images.inspect.entrypoint import Entrypoint
+from kdoctor.images.inspect.goinfo import BinaryError, elf_info, go_info
+from kdoctor.images.inspect.identify import (
     OS_RELEASE_PATHS,
     ImageFacts,
     env_dict,
@@ -18,11 +18,9 @@ from kdoctor.images.identify import (
     parse_os_release,
     runtime_of,
 )
-from kdoctor.images.layers import FileFound, LayerRef, LayerWalk, WalkStats
-from kdoctor.images.reference import Reference
-from kdoctor.images.registry import RegistryClient, RegistryError
-from kdoctor.images.tarstream import LayerError
-from kdoctor.images.verdict import Entrypoint
+from kdoctor.images.inspect.layers import FileFound, LayerRef, LayerWalk, WalkStats
+from kdoctor.images.inspect.tarstream import LayerError
+from kdoctor.images.registry import Cache, Reference, RegistryClient, RegistryError
 
 ANALYSIS_VERSION = 4  # 2: risk facts; 3: loader (PT_INTERP) fields; 4: keyed by manifest digest
 ANALYSES = "analyses.json"  # the cache's notes file for entrypoint analyses

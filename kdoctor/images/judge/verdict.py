@@ -6,53 +6,17 @@ Pure functions; the public words are native, emulated, crash, unsupported, unkno
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from kdoctor.images.identify import ImageFacts
-from kdoctor.images.risks import Risk, assess
-from kdoctor.images.risks import fixes as risk_fixes
+from kdoctor.images.inspect.entrypoint import Entrypoint
+from kdoctor.images.inspect.identify import ImageFacts
+from kdoctor.images.judge.risks import Risk, assess
+from kdoctor.images.judge.risks import fixes as risk_fixes
 from kdoctor.versions import GO_QEMU_FIXED, go_version_tuple
 from kdoctor.vocabulary import TRANSLATORS, Verdict
 
 # Short names for the pipeline's many comparisons; the words themselves live in kdoctor/vocabulary.py.
 NATIVE, EMULATED, CRASH, UNSUPPORTED, UNKNOWN = Verdict
 VERDICTS = tuple(Verdict)
-
-
-@dataclass
-class Entrypoint:
-    """What kdoctor learnt about the process the container starts."""
-
-    argv: list[str] = field(default_factory=list)
-    path: str | None = None  # resolved path in the image
-    kind: str | None = None  # "elf", "script", "missing", "loop", "indeterminate", "unreadable" (layer error)
-    machine: str | None = None  # ELF machine: amd64, arm64...
-    static: bool | None = None
-    go_version: str | None = None
-    go_module: str | None = None
-    go_path: str | None = None
-    goamd64: str | None = None
-    cgo: bool | None = None
-    note: str | None = None
-    isa_needed: str | None = None  # the ELF's `x86 ISA needed` level (v2/v3/v4), when marked
-    runtime: str | None = None  # dotnet | node | java | python: what the entrypoint starts
-    os_release: dict[str, str] | None = None  # the image's os-release, when a risk rule needed it
-    os_release_path: str | None = None
-    os_release_note: str | None = None  # how it was read, or why not
-    interpreter: str | None = None  # PT_INTERP of a dynamic ELF entrypoint
-    interpreter_found: bool | None = None  # whether the image holds it (looked for only with --deep)
-
-    def go_json(self) -> dict[str, Any] | None:
-        if not self.go_version:
-            return None
-        return {
-            "version": self.go_version,
-            "path": self.path,
-            "module": self.go_module,
-            "main": self.go_path,
-            "goamd64": self.goamd64,
-            "cgo": self.cgo,
-        }
 
 
 def go_affected(go_version: str | None) -> bool | None:

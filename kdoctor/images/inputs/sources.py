@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from kdoctor.errors import InputError
-from kdoctor.images.compose import compose_uses
-from kdoctor.images.kube import kube_uses
-from kdoctor.images.uses import FileError, ImageUse, Skipped, SourceReport
-from kdoctor.images.yamlload import decode, load_documents
+from kdoctor.images.inputs.compose import compose_uses
+from kdoctor.images.inputs.kube import kube_uses
+from kdoctor.images.inputs.uses import FileError, ImageUse, Skipped, SourceReport
+from kdoctor.images.inputs.yamlload import decode, load_documents
 from kdoctor.runner import Runner
 from kdoctor.tools.kubectl import NORMAL, kubectl_argv
 

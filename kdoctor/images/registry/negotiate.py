@@ -20,12 +20,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
+import kdoctor.images.registry.auth as auth  # the module, not the face (which would import this file back)
 from kdoctor.errors import RegistryError
-from kdoctor.images import auth
-from kdoctor.images.reach import Unreachable, remaining
-from kdoctor.images.reference import Reference
-from kdoctor.images.tokens import Realm, TokenStore, identity
-from kdoctor.images.transport import request_timeout
+from kdoctor.images.registry.reach import Unreachable, remaining
+from kdoctor.images.registry.reference import Reference
+from kdoctor.images.registry.tokens import Realm, TokenStore, identity
+from kdoctor.images.registry.transport import request_timeout
 from kdoctor.runner import Runner
 
 BATCH = 20  # scopes per token request: keeps the token (an Authorization header) a few KB

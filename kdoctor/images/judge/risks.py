@@ -16,8 +16,8 @@ import yaml
 
 from kdoctor.data import data_dir
 from kdoctor.errors import InputError
-from kdoctor.images.features import feature_entry  # the CPU-feature facts `why` reads as well
-from kdoctor.images.identify import ImageFacts, os_version_major
+from kdoctor.images.inspect.identify import ImageFacts, os_version_major
+from kdoctor.images.judge.features import feature_entry  # the CPU-feature facts `why` reads as well
 from kdoctor.versions import go_version_tuple
 from kdoctor.vocabulary import TRANSLATORS
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kdoctor.images.reference import DOCKER_HUB
+from kdoctor.images.registry.reference import DOCKER_HUB
 from kdoctor.runner import Runner
 
 HUB_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io")

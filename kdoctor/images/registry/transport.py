@@ -11,7 +11,7 @@ connection under one lock, each time a request starts or ends: with 32 threads o
 (500 HEADs) spent more CPU there (~670,000 `is_idle` calls) than sending the requests. A thread sends one
 request at a time, so its own pool holds the one connection it keeps reusing; the number of connections
 to a host stays at most the number of threads that talk to it. That makes open files the limit to mind
-(fit_workers); the one SSL context comes from kdoctor.images.tls.
+(fit_workers); the one SSL context comes from kdoctor.images.registry.tls.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any, TypeVar, cast
 import httpx
 
 from kdoctor import __version__
-from kdoctor.images.tls import tls_context
+from kdoctor.images.registry.tls import tls_context
 
 DRAIN_MAX = 64 << 10  # an answer with more left than this is cheaper to drop with its connection
 

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from kdoctor.data import data_dir
-from kdoctor.images.uses import ImageUse, Origin, Skipped
+from kdoctor.images.inputs.uses import ImageUse, Origin, Skipped
 
 # Lists whose items are containers when they have an `image` (Tekton names them steps and sidecars).
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers", "sidecars", "steps")

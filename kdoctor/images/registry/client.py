@@ -18,16 +18,17 @@ from typing import Any, TypeVar
 
 import httpx
 
+import kdoctor.images.registry.auth as auth  # the module, not the face (which would import this file back)
 from kdoctor.errors import RegistryError
-from kdoctor.images import DEFAULT_CONCURRENCY, auth
-from kdoctor.images.cache import Cache
-from kdoctor.images.negotiate import Authenticator
-from kdoctor.images.quota import Quota
-from kdoctor.images.reach import Unreachable, out_of_files, remaining
-from kdoctor.images.reference import Reference, is_loopback_registry
-from kdoctor.images.tokens import TokenStore
-from kdoctor.images.transport import FirstContact, HostPools, SingleFlight, drain, request_timeout
-from kdoctor.images.wire import Manifest, digest_of, parse_manifest, read_capped, status_error
+from kdoctor.images import DEFAULT_CONCURRENCY
+from kdoctor.images.registry.cache import Cache
+from kdoctor.images.registry.negotiate import Authenticator
+from kdoctor.images.registry.quota import Quota
+from kdoctor.images.registry.reach import Unreachable, out_of_files, remaining
+from kdoctor.images.registry.reference import Reference, is_loopback_registry
+from kdoctor.images.registry.tokens import TokenStore
+from kdoctor.images.registry.transport import FirstContact, HostPools, SingleFlight, drain, request_timeout
+from kdoctor.images.registry.wire import Manifest, digest_of, parse_manifest, read_capped, status_error
 from kdoctor.platforms import ACCEPT
 from kdoctor.runner import Runner, SubprocessRunner
 

@@ -1,6 +1,6 @@
 """CPU-feature facts (top-level checks/cpu-features.yaml): what Rosetta and QEMU provide of each feature.
 
-Read by the risk catalogue (kdoctor/images/risks.py) and by `kdoctor why` (kdoctor/why/features.py).
+Read by the risk catalogue (kdoctor/images/judge/risks.py) and by `kdoctor why` (`feature_facts`).
 """
 
 from __future__ import annotations
@@ -26,3 +26,15 @@ def features() -> dict[str, dict[str, Any]]:
 
 def feature_entry(name: str) -> dict[str, Any] | None:
     return features().get(name.lower())
+
+
+def feature_facts(name: str) -> dict[str, Any]:
+    """{"rosetta": …, "qemu": …, "sources": […]} for a feature, or "unknown" for each when kdoctor has none."""
+    e = feature_entry(name)
+    if e is None:
+        return {"rosetta": "unknown", "qemu": "unknown", "sources": []}
+    return {
+        "rosetta": str(e.get("rosetta", "unknown")).strip(),
+        "qemu": str(e.get("qemu", "unknown")).strip(),
+        "sources": [str(s) for s in e.get("sources") or []],
+    }

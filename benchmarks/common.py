@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only run.py pushes images; the baseline clients never import the test helpers
-    from tests.imagebuilder import Pusher
+    from tests.support.imagebuilder import Pusher
 
 ACCEPT = ", ".join(
     [

@@ -1,6 +1,6 @@
 """Benchmark 7: kdoctor images at real network distances, against a floor measured in the same run.
 
-The real registry sits behind tests/hubproxy.py (Docker Hub-style 401 challenges, a token service on its
+The real registry sits behind tests/support/hubproxy.py (Docker Hub-style 401 challenges, a token service on its
 own port, pull accounting with RateLimit headers), which adds a round-trip time (RTT) to every answer and
 one more to the first answer of each new connection (the handshake). Per RTT:
   floor     one token GET + one manifest GET per reference over 16 keep-alive connections, the realm known
@@ -26,13 +26,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from benchmarks.common import refs_yaml  # noqa: E402
-from kdoctor.images import DEFAULT_CONCURRENCY  # noqa: E402
-from kdoctor.images.registry.negotiate import BATCH  # noqa: E402
-from tests.hubproxy import HubProxy  # noqa: E402
+from benchmarks.common import refs_yaml
+from kdoctor.images import DEFAULT_CONCURRENCY
+from kdoctor.images.registry.negotiate import BATCH
+from tests.support.hubproxy import HubProxy
 
 PY = sys.executable
 

@@ -1,8 +1,10 @@
 """kdoctor benchmarks: every figure next to a baseline measured in the same run, as a ratio.
 
-    python benchmarks/run.py            # the full run (README "Performance"); a few minutes
-    python benchmarks/run.py --quick    # tiny sizes, 2 runs: proves the harness still works (the tests run it)
-    python benchmarks/run.py --latency  # only benchmark 7: 500 refs at RTT 0/20/50/100 ms behind a Hub-like proxy
+    python -m benchmarks.run            # the full run (README "Performance"); a few minutes
+    python -m benchmarks.run --quick    # tiny sizes, 2 runs: proves the harness still works (the tests run it)
+    python -m benchmarks.run --latency  # only benchmark 7: 500 refs at RTT 0/20/50/100 ms behind a Hub-like proxy
+
+Run from the repository root, as a module, so that `benchmarks` and `tests.support` import without path edits.
 
 Sets up its own fixtures: the real registry server (Debian's docker-registry) on loopback with images
 assembled from real Go binaries, as the tests do. Exits non-zero only when it could not run; a missed
@@ -24,13 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from benchmarks.common import push_multiarch_repos, refs_yaml
+from benchmarks.latency import bench_deep_at, bench_latency
+from tests.support.imagebuilder import Pusher
+from tests.support.realparts import RegistryServer, build_binaries, start_registry
 
-from benchmarks.common import push_multiarch_repos, refs_yaml  # noqa: E402
-from benchmarks.latency import bench_deep_at, bench_latency  # noqa: E402
-from tests.imagebuilder import Pusher  # noqa: E402
-from tests.realparts import RegistryServer, build_binaries, start_registry  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 PY = sys.executable
 KDOCTOR = [PY, "-m", "kdoctor"]

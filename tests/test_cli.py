@@ -175,6 +175,8 @@ def test_facts_then_diagnose_on_a_fake_mac(machine: FakeMachine, monkeypatch: py
     assert by_id["KD202"]["severity"] == "warning"  # minikube/kind not installed on this fake
 
 
+@pytest.mark.slow
+@pytest.mark.real
 def test_benchmarks_quick_mode_still_runs() -> None:
     """CI proves the benchmark harness works (tiny sizes); the figures themselves are in README."""
     from tests.conftest import REPO
@@ -182,13 +184,15 @@ def test_benchmarks_quick_mode_still_runs() -> None:
     res = subprocess.run(
         [
             sys.executable,
-            str(REPO / "benchmarks" / "run.py"),
+            "-m",
+            "benchmarks.run",
             "--quick",
             *["--only", "1", "--only", "4", "--only", "5", "--only", "7", "--only", "8"],
         ],
         capture_output=True,
         text=True,
         timeout=600,
+        cwd=REPO,
     )
     assert res.returncode == 0, res.stderr[-2000:]
     assert "| 1. lookup cold, kdoctor" in res.stdout and "| 4. diagnose" in res.stdout

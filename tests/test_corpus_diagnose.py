@@ -1,7 +1,7 @@
 """The diagnose corpus replayed as tests (issue 12): every case runs kdoctor's probes and checks through fakes
 that print the captured outputs, and each expert conclusion its case.yaml lists under `replay.conclusions` is
 asserted. A conclusion marked `known_miss` (with its reason) must stay missed: when kdoctor starts reaching it,
-the test fails so the mark is removed. `python -m tests.corpus_replay` prints the summary."""
+the test fails so the mark is removed. `python -m tests.support.corpus_replay` prints the summary."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import corpus_replay as cr
+from tests.support import corpus_replay as cr
 
 CASES = cr.cases()
 

@@ -25,8 +25,8 @@ from kdoctor.facts.model import (
     ToolFacts,
 )
 from kdoctor.runner import SubprocessRunner
-from tests import corpus_replay as cr
 from tests.conftest import FakeMachine
+from tests.support import corpus_replay as cr
 
 DATA = Path(__file__).parent / "data"
 CORPUS = cr.CORPUS

@@ -14,7 +14,7 @@ import pytest
 from kdoctor.facts import emulation, engine, kind
 from kdoctor.facts.gather import gather
 from kdoctor.runner import SubprocessRunner
-from tests.realparts import Dockerd, busybox_rootfs_tar, start_dockerd, stop_dockerd
+from tests.support.realparts import Dockerd, busybox_rootfs_tar, start_dockerd, stop_dockerd
 
 pytestmark = pytest.mark.engine
 
@@ -116,7 +116,7 @@ def test_registry_wiring_on_the_real_engine(on_engine: Dockerd) -> None:
     """The local-registry wiring `up` does, against real dockerd: container, network, node config."""
     from kdoctor.provision.plan import Plan
     from kdoctor.provision.registry import configure_nodes, ensure_registry
-    from tests.realparts import registry_rootfs_tar
+    from tests.support.realparts import registry_rootfs_tar
 
     on_engine.docker(
         "import",

@@ -1,6 +1,6 @@
 """The fault and bad-input suite (pytest -m faults): hostile registries, hostile layers, broken tools.
 
-Registry faults are injected by tests/faultproxy.py between kdoctor and the real registry server.
+Registry faults are injected by tests/support/faultproxy.py between kdoctor and the real registry server.
 Each case asserts the outcome kdoctor promises: the right verdict despite the fault, or a per-image
 `unknown` with a reason — never a crash, a hang, a trusted bad digest or a leaked credential."""
 
@@ -25,10 +25,10 @@ from kdoctor.images.registry.cache import Cache
 from kdoctor.images.registry.client import RegistryClient
 from kdoctor.images.scan import Scanner
 from kdoctor.platforms import Platform
-from tests.faultproxy import FaultProxy, Rule
-from tests.imagebuilder import Pusher, sha
-from tests.realparts import RegistryServer
-from tests.registry_fixtures import Images
+from tests.support.faultproxy import FaultProxy, Rule
+from tests.support.imagebuilder import Pusher, sha
+from tests.support.realparts import RegistryServer
+from tests.support.registry_fixtures import Images
 
 pytestmark = pytest.mark.faults
 ARM64 = Platform.parse("linux/arm64")
@@ -150,7 +150,7 @@ def test_digest_mismatch_is_never_cached(faults: FaultProxy, tmp_path: Path) -> 
 
 
 def test_redirect_to_another_host_drops_credentials(faults: FaultProxy, tmp_path: Path) -> None:
-    from tests.faultproxy import FaultProxy as Other
+    from tests.support.faultproxy import FaultProxy as Other
 
     other = Other(faults.upstream)  # a second host that records what reaches it, forwarding as normal
     other.start()
@@ -248,7 +248,7 @@ def raw_layer(tar_bytes: bytes, compression: str = "gzip") -> tuple[bytes, str, 
 
 
 def push_raw(p: Pusher, tag: str, layers: list[tuple[bytes, str, str]], entrypoint: list[str]) -> str:
-    from tests.imagebuilder import Layer
+    from tests.support.imagebuilder import Layer
 
     img = p.image(
         "kdoctor/hostile", tag, arch="amd64", layers=[Layer(b, d, m) for b, d, m in layers], entrypoint=entrypoint

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import DATA, FakeMachine, apple_silicon_env
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.slow]  # each runs kdoctor end to end; some wait out a tool timeout
 KDOCTOR = [sys.executable, "-m", "kdoctor"]
 TOOLS = ("minikube", "kind", "kubectl", "docker")
 MODES = ("exit", "garbage", "truncated", "future", "hang")

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_real
-from tests.realparts import RegistryServer, start_registry
-from tests.registry_fixtures import Images
-from tests.token_server import TokenServer
+from tests.support.realparts import RegistryServer, start_registry
+from tests.support.registry_fixtures import Images
+from tests.support.token_server import TokenServer
 
 pytestmark = pytest.mark.registry
 USER, PASSWORD = "kdoctor", "s3cret-Pa55word-never-print"

@@ -16,8 +16,8 @@ from kdoctor.images.registry.cache import Cache
 from kdoctor.images.registry.client import RegistryClient
 from kdoctor.images.scan import ImageResult, Scanner
 from kdoctor.platforms import Platform
-from tests.imagebuilder import Pusher, Symlink
-from tests.registry_fixtures import Images
+from tests.support.imagebuilder import Pusher, Symlink
+from tests.support.registry_fixtures import Images
 from tests.test_faults import kdoctor_images
 from tests.test_why import cluster, crashloop, pod_doc, put, why  # noqa: F401 (cluster: the fake-kubectl fixture)
 

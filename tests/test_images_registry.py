@@ -15,7 +15,7 @@ from kdoctor.images.registry.cache import Cache
 from kdoctor.images.registry.client import RegistryClient
 from kdoctor.images.scan import Scanner
 from kdoctor.platforms import Platform
-from tests.registry_fixtures import Images
+from tests.support.registry_fixtures import Images
 
 pytestmark = pytest.mark.registry
 ARM64 = Platform.parse("linux/arm64")

@@ -1,7 +1,7 @@
 """The risk catalogue end to end: images assembled from real binaries and real os-release files, pushed to the
 real registry, judged by `kdoctor images` under QEMU, Rosetta and no emulator.
 
-Programs: the C programs of tests/isa_programs.py (gcc); a baseline C program stands in for `dotnet`, `node`,
+Programs: the C programs of tests/support/isa_programs.py (gcc); a baseline C program stands in for `dotnet`, `node`,
 `bash` and `mongod` (kdoctor reads their names and ELF headers, never runs them). os-release files:
 tests/data/os-release/ (sources in its README). Env values: the official images' Dockerfiles (cited in
 checks/risks.yaml). Labels were written from the catalogue's evidence before the scans ran.
@@ -22,9 +22,9 @@ from kdoctor.images.registry.client import RegistryClient
 from kdoctor.images.scan import ImageResult, Scanner
 from kdoctor.platforms import Platform
 from tests.conftest import TESTS
-from tests.imagebuilder import Pushed, Pusher, Symlink
-from tests.isa_programs import build
-from tests.realparts import RegistryServer
+from tests.support.imagebuilder import Pushed, Pusher, Symlink
+from tests.support.isa_programs import build
+from tests.support.realparts import RegistryServer
 
 pytestmark = pytest.mark.registry
 ARM64 = Platform.parse("linux/arm64")

@@ -1,4 +1,4 @@
-"""Transport against the real registry behind a Docker Hub-like proxy (tests/hubproxy.py): connections kept,
+"""Transport against the real registry behind a Docker Hub-like proxy (tests/support/hubproxy.py): connections kept,
 the realm learned once, tokens for several scopes and kept between runs (mode 0600, per login), and a pull
 quota that is never hammered."""
 
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.hubproxy import HubProxy
-from tests.imagebuilder import Pusher
-from tests.realparts import RegistryServer
+from tests.support.hubproxy import HubProxy
+from tests.support.imagebuilder import Pusher
+from tests.support.realparts import RegistryServer
 from tests.test_images_inputs import _closed_port
 
 pytestmark = pytest.mark.registry

@@ -12,10 +12,11 @@ import time
 
 import pytest
 
-from tests import apiserver, kubereal
+from tests import apiserver
 from tests.apiserver import running_api_server
-from tests.kubereal import Kube, node
-from tests.registry_fixtures import Images
+from tests.support import kubereal
+from tests.support.kubereal import Kube, node
+from tests.support.registry_fixtures import Images
 
 kube = kubereal.kube
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import yaml
 
-from tests import kubereal
 from tests.apiserver import FIXTURES
 from tests.conftest import DATA
-from tests.kubereal import Kube, node
-from tests.registry_fixtures import Images
+from tests.support import kubereal
+from tests.support.kubereal import Kube, node
+from tests.support.registry_fixtures import Images
 
 kube = kubereal.kube
 

@@ -1,6 +1,6 @@
 """Ground truth for the risk catalogue: which x86-64 levels QEMU user mode runs, measured on this machine.
 
-Builds the programs of tests/isa_programs.py with gcc and runs each under Debian's qemu-x86_64-static with
+Builds the programs of tests/support/isa_programs.py with gcc and runs each under Debian's qemu-x86_64-static with
 its default CPU model and with -cpu max, qemu64 and Nehalem, then compares every outcome with the table
 recorded in checks/risks.yaml (`measured.qemu-user`). On an amd64 host this is amd64-on-amd64 under TCG:
 qemu-user translates every instruction and answers CPUID from its CPU model, so the host CPU does not decide.
@@ -17,14 +17,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO, require_real
-from tests.isa_programs import PROGRAMS, build
+from tests.conftest import REPO, require_real, uses_real_part
+from tests.support.isa_programs import PROGRAMS, build
 
 MEASURED = yaml.safe_load((REPO / "checks" / "risks.yaml").read_text())["measured"]["qemu-user"]
 SIGILL_TEXT = "qemu: uncaught target signal 4 (Illegal instruction) - core dumped"
 
 
 def qemu() -> str:
+    uses_real_part("qemu-x86_64-static")
     exe = shutil.which("qemu-x86_64-static")
     if not exe:
         require_real("qemu-x86_64-static is not installed (Debian package qemu-user-static)")

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_real
-from tests.realparts import RegistryServer, start_registry
-from tests.registry_fixtures import Images
+from tests.support.realparts import RegistryServer, start_registry
+from tests.support.registry_fixtures import Images
 
 pytestmark = pytest.mark.faults
 PASSWORD = "pw-Zx9-never-shown"

@@ -15,6 +15,8 @@ import pytest
 
 from tests.conftest import DATA, FakeMachine, apple_silicon_env
 
+pytestmark = pytest.mark.slow  # every test runs `python -m kdoctor up` against the stateful fakes, seconds each
+
 KDOCTOR = [sys.executable, "-m", "kdoctor"]
 
 

@@ -4,9 +4,13 @@ version is an in-place upgrade and an older one stays a conflict (exit 4); kind 
 
 from __future__ import annotations
 
+import pytest
+
 from kdoctor.provision.apply import split_upgrades
 from tests.conftest import FakeMachine
 from tests.test_up import mac, mk_calls, profile, up
+
+pytestmark = pytest.mark.slow  # every test runs `python -m kdoctor up` against the stateful fakes, seconds each
 
 __all__ = ["mac"]  # the fixture, used by name
 

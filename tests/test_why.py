@@ -18,7 +18,7 @@ from kdoctor.why.signatures import catalogue, match_text
 from tests import apiserver
 from tests.apiserver import ApiServer, running_api_server
 from tests.conftest import DATA, FakeMachine
-from tests.registry_fixtures import Images
+from tests.support.registry_fixtures import Images
 
 KDOCTOR = [sys.executable, "-m", "kdoctor"]
 FIXTURES = yaml.safe_load((DATA / "why" / "logs.yaml").read_text())

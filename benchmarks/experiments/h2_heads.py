@@ -6,7 +6,7 @@ thread (what kdoctor does) against HTTP/2 with one shared client and 48, 128 or 
 
 Needs the `h2` package, which kdoctor does not depend on:
     .venv/bin/pip install --target /tmp/h2lib h2
-    PYTHONPATH=/tmp/h2lib .venv/bin/python benchmarks/experiments/h2_heads.py [--direct] [--rtt 0.05]
+    PYTHONPATH=/tmp/h2lib .venv/bin/python -m benchmarks.experiments.h2_heads [--direct] [--rtt 0.05]
 and a certificate for 127.0.0.1 (made here with `openssl req -x509`).
 
 Result on the benchmark machine, 2026-12-05 (httpx 0.29, h2 4.4.1, registry built with Go 1.19.8), rounds of
@@ -36,12 +36,9 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-
-from benchmarks.common import ACCEPT  # noqa: E402
-from tests.imagebuilder import Pusher  # noqa: E402
-from tests.realparts import start_registry  # noqa: E402
+from benchmarks.common import ACCEPT
+from tests.support.imagebuilder import Pusher
+from tests.support.realparts import start_registry
 
 TLS_CONFIG = """version: 0.1
 log:

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from tests.apiserver.server import FIXTURES, ApiServer, RecordedRequest
-from tests.conftest import require_real
+from tests.conftest import require_real, uses_real_part
 
 __all__ = [
     "FIXTURES",
@@ -51,6 +51,7 @@ KUBECTL = "/usr/bin/kubectl"
 def kubectl_path() -> str:
     """The real kubectl: $KDOCTOR_KUBECTL, else /usr/bin/kubectl, else the one on PATH; skip (fail under
     KDOCTOR_REQUIRE_REAL=1) without."""
+    uses_real_part("the real kubectl")
     chosen = os.environ.get("KDOCTOR_KUBECTL")
     if chosen:
         if not os.access(chosen, os.X_OK):

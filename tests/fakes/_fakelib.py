@@ -1,4 +1,5 @@
 """Shared helpers for the fake tools on PATH. Stdlib only: the fakes run under any python3."""
+# Imports _fakelib from this folder: Python puts the script's real directory (symlinks resolved) first on sys.path.
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ Two asyncio servers on 127.0.0.1, run on their own event loop thread:
     upstream connections;
   - the token service on its own port: tokens per scope, JWT-shaped with the `access` claim listing what
     they grant; it honours several `scope` parameters when `multi_scope` is set, else only the first
-    (as tests/token_server.py used to).
+    (as tests/support/token_server.py used to).
 Both add `rtt` seconds before each answer and one more `rtt` on the first answer of a new connection
 (the TCP handshake). Sources for the Hub behaviour: docker/docs content/manuals/docker-hub/usage/pulls.md
 and distribution.github.io/distribution/spec/auth/token (see /work/shared/reference registries notes).

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.imagebuilder import Dir, Hardlink, Opaque, Pushed, Pusher, Symlink, Whiteout
-from tests.realparts import RegistryServer, build_binaries, start_registry, with_go_version
+from tests.support.imagebuilder import Dir, Hardlink, Opaque, Pushed, Pusher, Symlink, Whiteout
+from tests.support.realparts import RegistryServer, build_binaries, start_registry, with_go_version
 
 BUSYBOX_STANDIN = b"#!/bin/false\n"  # a stand-in file for tini etc. (never executed by kdoctor)
 

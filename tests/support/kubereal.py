@@ -2,7 +2,7 @@
 
 A test module imports the fixture explicitly:
 
-    from tests import kubereal
+    from tests.support import kubereal
     kube = kubereal.kube
 
     def test_x(kube):

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import require_real
+from tests.conftest import require_real, uses_real_part
 
 
 @dataclass
@@ -32,6 +32,7 @@ class Dockerd:
 
 def start_dockerd() -> Dockerd:
     """Debian's dockerd, rootful, vfs storage, no bridge and no iptables (test-environment.md §3)."""
+    uses_real_part("dockerd")
     if os.geteuid() != 0:
         require_real("dockerd needs root")
     if not shutil.which("dockerd") or not shutil.which("docker"):
@@ -139,6 +140,7 @@ class RegistryServer:
 
 def start_registry(workdir: Path, auth_yaml: str = "", data: Path | None = None) -> RegistryServer:
     """Start `docker-registry serve` on a free loopback port (parsed from its log line)."""
+    uses_real_part("the registry server")
     exe = shutil.which("docker-registry")
     if not exe:
         require_real("docker-registry is not installed (Debian package docker-registry)")
@@ -174,6 +176,7 @@ GO_MAIN = (
 
 def build_binaries(out: Path) -> dict[str, bytes]:
     """Real Go programs cross-compiled with Debian's golang-go, and a C program built with gcc."""
+    uses_real_part("the Go toolchain")
     go = shutil.which("go")
     if not go:
         require_real("go is not installed (Debian package golang-go)")

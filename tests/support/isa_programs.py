@@ -10,9 +10,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.conftest import require_real
+from tests.conftest import require_real, uses_real_part
 
-SRC = Path(__file__).parent / "data" / "isa"
+SRC = Path(__file__).parent.parent / "data" / "isa"
 
 # name -> (source, gcc flags). `-mneeded` makes gcc emit GNU_PROPERTY_X86_ISA_1_NEEDED for the -march level.
 PROGRAMS: dict[str, tuple[str, list[str]]] = {
@@ -28,6 +28,7 @@ PROGRAMS: dict[str, tuple[str, list[str]]] = {
 
 
 def build(out: Path, names: list[str] | None = None) -> dict[str, Path]:
+    uses_real_part("gcc")
     cc = shutil.which("gcc")
     if not cc:
         require_real("gcc is not installed")

@@ -9,7 +9,7 @@ Each case.yaml keeps its `expert:` labels untouched; the `replay:` section (adde
   `not_flagged: KDnnn` (a `healthy` item kdoctor must not flag);
 - `not_checked`: the conclusions kdoctor has no fact or finding for, with why.
 
-Run `python -m tests.corpus_replay` for the summary (conclusions reached X of Y, per case).
+Run `python -m tests.support.corpus_replay` for the summary (conclusions reached X of Y, per case).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from typing import Any
 
 import yaml
 
-CORPUS = Path(__file__).parent / "corpus" / "diagnose"
-FAKES = Path(__file__).parent / "fakes"
+CORPUS = Path(__file__).parent.parent / "corpus" / "diagnose"
+FAKES = Path(__file__).parent.parent / "fakes"
 GIB = 1024**3
 
 Rows = dict[str, list[dict[str, Any]]]

@@ -269,3 +269,35 @@ def test_down_plans_without_any_facts() -> None:
 def test_the_profile_schema_names_every_product() -> None:
     assert get_args(Profile.model_fields["provider"].annotation) == tuple(PROVIDERS)
     assert ALLOWED["provider"] == ", ".join(PROVIDERS)
+
+
+SHIPPED_PROFILES = sorted((Path(__file__).resolve().parent.parent / "profiles").glob("*.y*ml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED_PROFILES, ids=lambda p: p.stem)
+def test_every_shipped_profile_loads_and_plans(path: Path) -> None:
+    """Each file in profiles/ parses with its schema and plans on a healthy Mac (a broken one fails here)."""
+    profile = parse_profile(path.read_text(encoding="utf-8"), str(path))
+    assert profile.provider in PROVIDERS
+    plan = make_plan(profile, machine())
+    assert plan.cluster and plan.create
+
+
+def test_the_shipped_profiles_are_found() -> None:
+    assert {p.stem for p in SHIPPED_PROFILES} >= {"dev", "ci", "minimal"}
+
+
+def test_other_clusters_come_from_every_provider() -> None:
+    """The preflight leaves out findings about every product's other clusters, each provider naming its own."""
+    from kdoctor.facts.model import KindCluster, KindFacts, MinikubeFacts, MinikubeProfile
+    from kdoctor.provision.planned import _other_clusters
+
+    facts = machine().model_copy(
+        update={
+            "minikube": MinikubeFacts(profiles=[MinikubeProfile(name="old"), MinikubeProfile(name="dev")]),
+            "kind": KindFacts(clusters=[KindCluster(name="ci")]),
+        }
+    )
+    assert PROVIDERS["minikube"].clusters(facts) == {"old", "dev"}
+    assert PROVIDERS["kind"].clusters(facts) == {"ci"}
+    assert _other_clusters(facts, "dev") == {"old", "ci"}

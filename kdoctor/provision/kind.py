@@ -144,6 +144,9 @@ class Kind:
             notes=tuple(notes),
         )
 
+    def clusters(self, facts: Facts) -> set[str]:
+        return {c.name for c in facts.kind.clusters} if facts.kind else set()
+
     def planned_facts(self, plan: Plan, facts: Facts) -> Facts:
         roles = ["control-plane"] + ["worker"] * (plan.nodes - 1)
         planned = KindCluster(

@@ -81,6 +81,9 @@ class Minikube:
             },
         )
 
+    def clusters(self, facts: Facts) -> set[str]:
+        return {p.name for p in facts.minikube.profiles} if facts.minikube else set()
+
     def planned_facts(self, plan: Plan, facts: Facts) -> Facts:
         planned = MinikubeProfile(
             name=plan.cluster,

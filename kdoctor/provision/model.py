@@ -149,6 +149,7 @@ class Provider(Protocol):
     def size_lines(self, plan: Plan) -> list[tuple[str, str]]: ...  # (label, text) for the printed plan
     def registry_network(self, plan: Plan) -> str: ...  # the docker network the nodes are on
     def configures_containerd(self, plan: Plan) -> bool: ...  # nodes read containerd's certs.d
+    def clusters(self, facts: Facts) -> set[str]: ...  # this product's clusters the facts show (any state)
 
     def observe(self, runner: Runner, plan: Plan) -> Observed: ...
     def create(self, runner: Runner, plan: Plan, on_line: LineSink) -> None: ...

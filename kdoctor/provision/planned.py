@@ -9,6 +9,7 @@ from __future__ import annotations
 from kdoctor.checks.run import run_checks
 from kdoctor.facts.model import EngineFacts, Facts, ProbeRecord, ProbeStatus, ToolFacts
 from kdoctor.provision.model import Plan, Preflight, Provider
+from kdoctor.provision.providers import PROVIDERS
 from kdoctor.report.model import Severity
 
 # The engine checks judge every plan; each product adds the checks that judge its clusters (Provider.checks).
@@ -35,9 +36,8 @@ def planned_facts(plan: Plan, facts: Facts, provider: Provider) -> Facts:
 
 
 def _other_clusters(facts: Facts, planned: str) -> set[str]:
-    names = {p.name for p in facts.minikube.profiles} if facts.minikube else set()
-    names |= {c.name for c in facts.kind.clusters} if facts.kind else set()
-    return names - {planned}
+    """Every product's clusters on this machine but the planned one (each provider names its own)."""
+    return set().union(*(p.clusters(facts) for p in PROVIDERS.values())) - {planned}
 
 
 def judge(plan: Plan, facts: Facts, provider: Provider) -> list[Preflight]:

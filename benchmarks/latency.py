@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.common import refs_yaml
+from benchmarks.harness import Figure
 from kdoctor.images import DEFAULT_CONCURRENCY
 from kdoctor.images.registry.negotiate import BATCH
 from tests.support.hubproxy import HubProxy
@@ -126,9 +127,6 @@ def _conns(p: Phase) -> str:
     )
 
 
-Row = tuple[str, str, str, float | None, str, bool | None]  # benchmarks/run.py's Figure fields
-
-
 QUOTA_CASES = [
     ("default (half of what is left)", {}, []),
     (
@@ -139,12 +137,12 @@ QUOTA_CASES = [
 ]
 
 
-def bench_quota(proxy: HubProxy, refs: list[str], work: Path, extra: tuple[str, ...]) -> list[Row]:
+def bench_quota(proxy: HubProxy, refs: list[str], work: Path, extra: tuple[str, ...]) -> list[Figure]:
     """10 pulls left, 100 references, at 50 ms: what kdoctor spends, and that nothing follows a 429."""
     refs_file = refs_yaml(refs, work / "quota-refs.json")
     print(f"\n### 7. pull quota: 10 of 100 pulls left, {len(refs)} references, RTT 50 ms\n")
     print("| case | time | manifest GETs | 429s | GETs after the first 429 | verdicts |\n|---|---|---|---|---|---|")
-    rows: list[Row] = []
+    rows: list[Figure] = []
     for label, settings, flags in QUOTA_CASES:
         cache = work / f"quota-cache-{len(rows)}"
         shutil.rmtree(cache, ignore_errors=True)
@@ -158,7 +156,7 @@ def bench_quota(proxy: HubProxy, refs: list[str], work: Path, extra: tuple[str, 
         )
         after = c.get("GET after 429", 0)
         rows.append(
-            (
+            Figure(
                 f"7. quota, {label}",
                 f"{p.seconds:.2f}s, {after} GETs after a 429",
                 "-",
@@ -183,7 +181,7 @@ def bench_latency(
     rtts: list[float],
     extra: tuple[str, ...] = (),
     repeat: int = 3,
-) -> list[Row]:
+) -> list[Figure]:
     """The table per RTT (printed) and the figures at 50 ms for run.py, each the median of `repeat` runs;
     `extra`: kdoctor flags to compare."""
     proxy = HubProxy(upstream, pulls_limit=1_000_000)
@@ -244,15 +242,15 @@ def bench_latency(
         print(f"| {rtt * 1000:.0f} ms | " + " | ".join(_conns(p) for p in phases) + " |")
     verdicts = {json.dumps(p.verdicts) for row in rows for p in row[2:5]}
     print(f"\nverdicts: {' / '.join(sorted(verdicts))}")
-    figs: list[Row] = list(quota)
+    figs: list[Figure] = list(quota)
     at = min(rows, key=lambda r: abs(r[0] - 0.05))
     rtt, floor, cold, cold_n, warm, warm_floor = at
     label = f"{rtt * 1000:.0f} ms, {n} refs"
     r1, rn, rw = cold.seconds / floor.seconds, cold_n.seconds / floor.seconds, warm.seconds / cold.seconds
-    figs.append((f"7. latency floor ({label})", f"{floor.seconds:.2f}s", "-", None, "baseline", None))
-    figs.append((f"7. latency cold ({label})", f"{cold.seconds:.2f}s", "floor", r1, "<= 1.2x floor", r1 <= 1.2))
+    figs.append(Figure(f"7. latency floor ({label})", f"{floor.seconds:.2f}s", "-", None, "baseline", None))
+    figs.append(Figure(f"7. latency cold ({label})", f"{cold.seconds:.2f}s", "floor", r1, "<= 1.2x floor", r1 <= 1.2))
     figs.append(
-        (
+        Figure(
             f"7. latency cold, several scopes ({label})",
             f"{cold_n.seconds:.2f}s",
             "floor",
@@ -261,9 +259,9 @@ def bench_latency(
             rn <= 0.8,
         )
     )
-    figs.append((f"7. latency warm ({label})", f"{warm.seconds:.2f}s", "cold", rw, "<= 0.5x cold", rw <= 0.5))
+    figs.append(Figure(f"7. latency warm ({label})", f"{warm.seconds:.2f}s", "cold", rw, "<= 0.5x cold", rw <= 0.5))
     figs.append(
-        (
+        Figure(
             f"7. latency warm floor ({label}, {DEFAULT_CONCURRENCY} conns)",
             f"{warm_floor.seconds:.2f}s",
             "cold",
@@ -272,11 +270,11 @@ def bench_latency(
             None,
         )
     )
-    figs.append(("7. latency proxy overhead", f"{overhead:.2f} ms/request", "-", None, "small", None))
+    figs.append(Figure("7. latency proxy overhead", f"{overhead:.2f} ms/request", "-", None, "small", None))
     return figs
 
 
-def bench_deep_at(upstream: str, refs: list[str], work: Path, rtt: float = 0.05, repeat: int = 3) -> list[Row]:
+def bench_deep_at(upstream: str, refs: list[str], work: Path, rtt: float = 0.05, repeat: int = 3) -> list[Figure]:
     """8 at a real distance: default against --deep behind the Hub-like proxy (several scopes per token), cold
     (empty cache) and warm (second run), each the median of `repeat` runs."""
     proxy = HubProxy(upstream, pulls_limit=1_000_000)
@@ -296,12 +294,12 @@ def bench_deep_at(upstream: str, refs: list[str], work: Path, rtt: float = 0.05,
     finally:
         proxy.stop()
     label = f"{rtt * 1000:.0f} ms, {len(refs)} refs"
-    rows: list[Row] = []
+    rows: list[Figure] = []
     for phase in ("cold", "warm"):
         base, deep = _median(runs[("default", phase)]), _median(runs[("--deep", phase)])
-        rows.append((f"8. {phase} at {label}, default", f"{base.seconds:.2f}s", "-", None, "baseline", None))
+        rows.append(Figure(f"8. {phase} at {label}, default", f"{base.seconds:.2f}s", "-", None, "baseline", None))
         rows.append(
-            (
+            Figure(
                 f"8. {phase} at {label}, --deep",
                 f"{deep.seconds:.2f}s; requests {json.dumps(deep.requests)}",
                 f"{phase} default",

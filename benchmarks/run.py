@@ -22,11 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.common import push_multiarch_repos, refs_yaml
+from benchmarks.harness import Figure, fmt, measure, peak_rss_mb, run
 from benchmarks.latency import bench_deep_at, bench_latency
 from tests.support.imagebuilder import Pusher
 from tests.support.realparts import RegistryServer, build_binaries, start_registry
@@ -35,48 +34,6 @@ REPO = Path(__file__).resolve().parent.parent
 
 PY = sys.executable
 KDOCTOR = [PY, "-m", "kdoctor"]
-GNU_TIME = shutil.which("time") or "/usr/bin/time"
-
-
-@dataclass
-class Figure:
-    name: str
-    value: str
-    baseline: str
-    ratio: float | None
-    target: str
-    met: bool | None
-
-
-def measure(fn: Callable[[], object], runs: int, warmup: int = 1) -> tuple[float, float, float]:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), min(times), max(times)
-
-
-def fmt(t: tuple[float, float, float]) -> str:
-    med, lo, hi = t
-    return f"{med:.3f}s (min {lo:.3f}, max {hi:.3f})"
-
-
-def run(argv: list[str], env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    res = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=1800)
-    if check and res.returncode not in (0, 1, 3):
-        raise RuntimeError(f"{argv[:4]} exited {res.returncode}: {res.stderr[-400:]}")
-    return res
-
-
-def peak_rss_mb(argv: list[str], env: dict[str, str]) -> float:
-    res = subprocess.run([GNU_TIME, "-f", "%M", *argv], capture_output=True, text=True, env={**os.environ, **env})
-    return int(res.stderr.strip().splitlines()[-1]) / 1024
-
-
-# -- fixtures ----------------------------------------------------------------------------------------
 
 
 def big_layer_images(p: Pusher, bins: dict[str, bytes], total_mb: int, work: Path) -> tuple[str, str, list[Path]]:
@@ -451,13 +408,13 @@ def main() -> int:
             figs += bench_scale(refs, work, runs, scale_n)
         if "7" in only:
             figs += [
-                Figure(*row)
+                row
                 for row in bench_latency(reg.host, refs[: 20 if quick else 500], work, rtts, repeat=1 if quick else 3)
             ]
         if "8" in only:
             deep_refs = push_multiarch_repos(pusher, bins, n_refs, prefix="bench/deep", distinct=True)
             figs += bench_deep(deep_refs, work, runs)
-            figs += [Figure(*row) for row in bench_deep_at(reg.host, deep_refs, work, repeat=1 if quick else 3)]
+            figs += bench_deep_at(reg.host, deep_refs, work, repeat=1 if quick else 3)
     except Exception as exc:  # could not run: the only reason to exit non-zero
         print(f"benchmarks could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

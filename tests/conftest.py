@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import tiers
+
 pytest_plugins = ["tests.support.registry_fixtures"]
 
 TESTS = Path(__file__).resolve().parent
@@ -20,44 +22,16 @@ SCENARIOS = TESTS / "scenarios"
 REPO = TESTS.parent
 
 
-# Tests that need a real part (the registry server, Go, dockerd, the real kubectl, QEMU, htpasswd) carry the
-# `real` marker, so that `pytest -m "not real and not slow"` is the quick tier (README, "Tests"). The marker is
-# derived, not remembered: a test that requests one of these fixtures is marked at collection, and every helper
-# that starts a real part calls `uses_real_part`, which fails a test that is not marked.
-REAL_FIXTURES = {"registry", "binaries", "images", "kube", "api_server"}
-_current: list[pytest.Item] = []
-
-
+# Test tiers (tests/support/tiers.py): `real` is derived from the fixtures a test requests and checked where a real
+# part starts; the hooks below feed it.
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        needs = REAL_FIXTURES & set(getattr(item, "fixturenames", ()))
-        if needs or item.get_closest_marker("registry") or item.get_closest_marker("engine"):
-            item.add_marker(pytest.mark.real)
+    tiers.mark_real(items)
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
-    _current.append(item)
-    try:
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[object]:
+    with tiers.running(item):
         return (yield)
-    finally:
-        _current.pop()
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    _current.append(item)
-    try:
-        return (yield)
-    finally:
-        _current.pop()
-
-
-def uses_real_part(what: str) -> None:
-    """Called where a real part is started or run: the running test must be marked `real` (outside pytest, as in
-    benchmarks/, nothing is checked)."""
-    if _current and _current[-1].get_closest_marker("real") is None:
-        pytest.fail(f"{_current[-1].nodeid} uses {what}, a real part, but is not marked `real`", pytrace=False)
 
 
 def require_real(reason: str) -> None:

@@ -265,6 +265,7 @@ def test_aggregated_discovery_is_asked_for_and_used(api_server: ApiServer) -> No
     assert not [c for c in calls if c in ("GET /api/v1", "GET /apis/apps/v1", "GET /apis/batch/v1")]
 
 
+@pytest.mark.real  # runs the real kubectl
 def test_plain_discovery_when_the_server_has_no_aggregated_discovery(tmp_path) -> None:
     apiserver.kubectl_path()
     with running_api_server(tmp_path, aggregated_discovery=False) as server:
@@ -330,6 +331,7 @@ def test_server_side_apply_and_missing_namespace(api_server: ApiServer) -> None:
     )
 
 
+@pytest.mark.real  # runs the real kubectl
 def test_apply_without_openapi_documents_stops(tmp_path) -> None:
     """Why the server serves /openapi/v3: kubectl's default validation (strict, server-side) first asks the OpenAPI
     documents whether PATCH takes fieldValidation; with neither v3 nor v2 it gives up before sending anything."""
@@ -467,6 +469,7 @@ def test_current_context_and_extra_contexts(api_server: ApiServer) -> None:
     assert res.stdout == "ok"
 
 
+@pytest.mark.real  # runs the real kubectl
 def test_dispatcher_picks_the_client_by_server_version(tmp_path) -> None:
     """The Google Cloud SDK kubectl runs kubectl.1.NN for a 1.NN server; other builds have no dispatcher."""
     exe = apiserver.kubectl_path()

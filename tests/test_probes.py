@@ -185,6 +185,7 @@ def test_minikube_profiles_from_list_and_files(machine: FakeMachine) -> None:
     assert len(facts.errors) == 1 and "broken/config.json" in facts.errors[0]
 
 
+@pytest.mark.real  # runs the real kubectl
 def test_kubectl_probe_reachable_and_not(machine: FakeMachine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The real kubectl against the recorded API server (tests/apiserver): up, then down."""
     apiserver.link_kubectl(machine.bin)

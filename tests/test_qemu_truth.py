@@ -17,8 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO, require_real, uses_real_part
+from tests.conftest import REPO, require_real
 from tests.support.isa_programs import PROGRAMS, build
+from tests.support.tiers import uses_real_part
+
+pytestmark = pytest.mark.real  # QEMU user-mode and gcc, run here
 
 MEASURED = yaml.safe_load((REPO / "checks" / "risks.yaml").read_text())["measured"]["qemu-user"]
 SIGILL_TEXT = "qemu: uncaught target signal 4 (Illegal instruction) - core dumped"

@@ -30,7 +30,8 @@ from typing import Any
 import pytest
 
 from tests.apiserver.server import FIXTURES, ApiServer, RecordedRequest
-from tests.conftest import require_real, uses_real_part
+from tests.conftest import require_real
+from tests.support.tiers import uses_real_part
 
 __all__ = [
     "FIXTURES",

@@ -10,7 +10,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.conftest import require_real, uses_real_part
+from tests.conftest import require_real
+from tests.support.tiers import uses_real_part
 
 SRC = Path(__file__).parent.parent / "data" / "isa"
 

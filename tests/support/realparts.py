@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import require_real, uses_real_part
+from tests.conftest import require_real
+from tests.support.tiers import uses_real_part
 
 
 @dataclass

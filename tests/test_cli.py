@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,15 +13,9 @@ from typer.testing import CliRunner
 from kdoctor import __version__
 from kdoctor.cli import app
 from tests.conftest import DATA, SCENARIOS, FakeMachine, apple_silicon_env
+from tests.support.cli import run_kdoctor as run
 
-KDOCTOR = [sys.executable, "-m", "kdoctor"]
 FINDING_KEYS = {"id", "category", "severity", "title", "message", "why", "fix", "commands", "subject", "data"}
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*KDOCTOR, *args], capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})}
-    )
 
 
 def test_version() -> None:

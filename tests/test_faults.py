@@ -11,8 +11,6 @@ import gzip
 import io
 import json
 import os
-import subprocess
-import sys
 import tarfile
 import time
 from collections.abc import Iterator
@@ -25,6 +23,7 @@ from kdoctor.images.registry.cache import Cache
 from kdoctor.images.registry.client import RegistryClient
 from kdoctor.images.scan import Scanner
 from kdoctor.platforms import Platform
+from tests.support.cli import IMAGES_ARM64_QEMU, Ran, run_kdoctor
 from tests.support.faultproxy import FaultProxy, Rule
 from tests.support.imagebuilder import Pusher, sha
 from tests.support.realparts import RegistryServer
@@ -71,22 +70,10 @@ def scan(
             c.close()
 
 
-def kdoctor_images(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def kdoctor_images(home: Path, *args: str, timeout: float = 60) -> Ran:
     """`kdoctor images` for linux/arm64 under QEMU, with its own cache and no docker credentials."""
-    argv = [
-        sys.executable,
-        "-m",
-        "kdoctor",
-        "images",
-        "--platform",
-        "linux/arm64",
-        "--emulator",
-        "qemu",
-        "--no-suggest",
-        *args,
-    ]
-    env = {**os.environ, "KDOCTOR_CACHE_DIR": str(home / "cache"), "DOCKER_CONFIG": str(home / "docker")}
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+    env = {"KDOCTOR_CACHE_DIR": str(home / "cache"), "DOCKER_CONFIG": str(home / "docker")}
+    return run_kdoctor(*IMAGES_ARM64_QEMU, *args, timeout=timeout, env=env)
 
 
 MANIFEST = r"/v2/kdoctor/hello/manifests/"

@@ -8,15 +8,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 
 import pytest
 
 from tests.conftest import DATA, FakeMachine, apple_silicon_env
+from tests.support.cli import KDOCTOR, Ran, run_kdoctor
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]  # each runs kdoctor end to end; some wait out a tool timeout
-KDOCTOR = [sys.executable, "-m", "kdoctor"]
 TOOLS = ("minikube", "kind", "kubectl", "docker")
 MODES = ("exit", "garbage", "truncated", "future", "hang")
 
@@ -46,15 +45,9 @@ def mac(machine: FakeMachine, monkeypatch: pytest.MonkeyPatch) -> FakeMachine:
 PROBE_OF = {"minikube": "minikube", "kind": "kind", "kubectl": "kubectl", "docker": "engine"}
 
 
-def _diagnose(env_extra: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], float]:
+def _diagnose(env_extra: dict[str, str]) -> tuple[Ran, float]:
     t0 = time.monotonic()
-    res = subprocess.run(
-        [*KDOCTOR, "diagnose", "-o", "json", "--images-budget", "0"],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        env={**os.environ, **env_extra},
-    )
+    res = run_kdoctor("diagnose", "-o", "json", "--images-budget", "0", timeout=90, env=env_extra)
     return res, time.monotonic() - t0
 
 
@@ -113,23 +106,18 @@ def test_hanging_credential_helper_times_out_to_unknown(machine: FakeMachine, tm
     cfg.mkdir()
     (cfg / "config.json").write_text(json.dumps({"credsStore": "stuck"}))
     t0 = time.monotonic()
-    res = subprocess.run(
-        [
-            *KDOCTOR,
-            "images",
-            "-o",
-            "json",
-            "--platform",
-            "linux/arm64",
-            "--emulator",
-            "qemu",
-            "--no-suggest",
-            images.ref("multi"),
-        ],
-        capture_output=True,
-        text=True,
+    res = run_kdoctor(
+        "images",
+        "-o",
+        "json",
+        "--platform",
+        "linux/arm64",
+        "--emulator",
+        "qemu",
+        "--no-suggest",
+        images.ref("multi"),
         timeout=60,
-        env={**os.environ, "DOCKER_CONFIG": str(cfg), "KDOCTOR_CACHE_DIR": str(tmp_path / "c")},
+        env={"DOCKER_CONFIG": str(cfg), "KDOCTOR_CACHE_DIR": str(tmp_path / "c")},
     )
     doc = json.loads(res.stdout)
     # The test registry needs no login, so the stuck helper costs time but not the answer.
@@ -142,13 +130,8 @@ def test_broken_kind_and_minikube_during_up_is_a_clear_error(machine: FakeMachin
     machine.install("uname", "sysctl", "sw_vers", "docker", "minikube", "kind", "kubectl")
     apple_silicon_env(monkeypatch)
     monkeypatch.setenv("FAKE_DOCKER_INFO", str(DATA / "docker" / "info-docker-desktop-arm64.json"))
-    res = subprocess.run(
-        [*KDOCTOR, "up", "--profile", "minimal", "--wait-timeout", "3"],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        env={**os.environ, "FAKE_BREAK": f"minikube:{mode}"},
-        stdin=subprocess.DEVNULL,
+    res = run_kdoctor(
+        "up", "--profile", "minimal", "--wait-timeout", "3", timeout=90, env={"FAKE_BREAK": f"minikube:{mode}"}
     )
     assert "Traceback" not in res.stderr
     assert res.returncode != 0 and "minikube" in (res.stderr + res.stdout)
@@ -183,9 +166,7 @@ def test_malformed_files_are_named_in_findings(
     mac.write(rel, content)
     if needle is None:
         return  # kubectl (the fake) does not read kubeconfig; the real one's error lands in KD704's message
-    res = subprocess.run(
-        [*KDOCTOR, "diagnose", "-o", "json", "--images-budget", "0"], capture_output=True, text=True, timeout=60
-    )
+    res = run_kdoctor("diagnose", "-o", "json", "--images-budget", "0", timeout=60)
     assert "Traceback" not in res.stderr
     doc = json.loads(res.stdout)
     named = [f for f in doc["findings"] if needle in f["message"] and f["severity"] in ("warning", "error")]
@@ -205,7 +186,7 @@ def test_up_interrupted_at_every_step_converges(
     monkeypatch.setenv("FAKE_DOCKER_INFO", str(DATA / "docker" / "info-docker-desktop-arm64.json"))
     env = {**os.environ, "FAKE_DELAY": "0.15", "FAKE_DELAY_TOOLS": "minikube,docker,kubectl"}
     # Skip the facts-gathering calls: count from the first call `up` itself makes.
-    baseline = subprocess.run([*KDOCTOR, "up", "--profile", "dev", "--dry-run"], capture_output=True, env=env)
+    baseline = run_kdoctor("up", "--profile", "dev", "--dry-run", env=env, inherit_env=False)
     assert baseline.returncode == 0
     start = len(machine.calls())
     proc = subprocess.Popen(
@@ -223,12 +204,8 @@ def test_up_interrupted_at_every_step_converges(
     _, err = proc.communicate(timeout=60)
     assert "Traceback" not in err
     assert proc.returncode in (0, 130), err
-    res = subprocess.run(
-        [*KDOCTOR, "up", "--profile", "dev", "-o", "json", "--wait-timeout", "5"],
-        capture_output=True,
-        text=True,
-        env={**os.environ},
-        stdin=subprocess.DEVNULL,
+    res = run_kdoctor(
+        "up", "--profile", "dev", "-o", "json", "--wait-timeout", "5", env={**os.environ}, inherit_env=False
     )
     doc = json.loads(res.stdout)
     assert res.returncode == 0, res.stderr

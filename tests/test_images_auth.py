@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_real
+from tests.support.cli import IMAGES_ARM64_QEMU, run_kdoctor
 from tests.support.realparts import RegistryServer, start_registry
 from tests.support.registry_fixtures import Images
 from tests.support.token_server import TokenServer
@@ -61,24 +62,7 @@ def kdoctor(docker_config: Path, *args: str, path_prefix: Path | None = None) ->
     env = {**os.environ, "DOCKER_CONFIG": str(docker_config), "KDOCTOR_CACHE_DIR": str(docker_config / "cache")}
     if path_prefix:
         env["PATH"] = f"{path_prefix}:{env['PATH']}"
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kdoctor",
-            "images",
-            "--platform",
-            "linux/arm64",
-            "--emulator",
-            "qemu",
-            "--no-suggest",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    res = run_kdoctor(*IMAGES_ARM64_QEMU, *args, env=env, inherit_env=False)
     return res.returncode, res.stdout, res.stderr
 
 

@@ -16,6 +16,7 @@ import pytest
 from kdoctor.images.inputs.interpolate import Issues, interpolate, parse_env_file
 from kdoctor.images.inputs.sources import read_inputs
 from kdoctor.images.inputs.yamlload import decode
+from tests.support import cli
 
 CORPUS = Path(__file__).parent / "corpus" / "manifests"
 ENV = {"SET": "value", "EMPTY": "", "FOO": "foo"}
@@ -177,15 +178,12 @@ def cli_env(home: Path) -> dict[str, str]:
     return env
 
 
-KDOCTOR = [sys.executable, "-m", "kdoctor", "images", "--platform", "linux/arm64", "--emulator", "qemu", "--no-suggest"]
-
-
-def run_kdoctor(home: Path, *args: str, stdin: bytes | None = None, timeout: float = 60) -> tuple[int, dict, str]:
-    res = subprocess.run(
-        [*KDOCTOR, "-o", "json", *args], input=stdin, capture_output=True, timeout=timeout, env=cli_env(home)
+def scan_cli(home: Path, *args: str, stdin: str | bytes | None = None, timeout: float = 60) -> tuple[int, dict, str]:
+    res = cli.run_kdoctor(
+        *cli.IMAGES_ARM64_QEMU, "-o", "json", *args, input=stdin, timeout=timeout, env=cli_env(home), inherit_env=False
     )
-    assert b"Traceback" not in res.stderr, res.stderr.decode(errors="replace")
-    return res.returncode, json.loads(res.stdout), res.stderr.decode(errors="replace")
+    assert "Traceback" not in res.stderr, res.stderr
+    return res.returncode, json.loads(res.stdout), res.stderr
 
 
 def test_a_directory_with_broken_files_reports_the_others(tmp_path: Path) -> None:
@@ -196,7 +194,7 @@ def test_a_directory_with_broken_files_reports_the_others(tmp_path: Path) -> Non
     shutil.copy(CORPUS / "awesome-compose-react-express-mongodb" / "compose.yaml", d / "compose.yaml")
     for extra in d.rglob("expected.yaml"):
         extra.unlink()
-    code, doc, _ = run_kdoctor(tmp_path, "-f", str(d))
+    code, doc, _ = scan_cli(tmp_path, "-f", str(d))
     assert code == 2  # one file failed; the others were scanned and are all in the JSON
     assert sorted(i["ref"] for i in doc["images"]) == ["busybox:1.28", "mongo:latest", "nginx"]
     assert [(Path(e["file"]).name, bool(e["hint"])) for e in doc["errors"]] == [("deployment.yaml", True)]
@@ -221,7 +219,7 @@ def test_a_directory_with_broken_files_reports_the_others(tmp_path: Path) -> Non
 
 
 def test_non_utf8_stdin_is_a_clean_per_file_error(tmp_path: Path) -> None:
-    code, doc, _ = run_kdoctor(tmp_path, "-f", "-", "nginx:1.27", stdin=b"kind: Pod\nmetadata: {name: \x80\xff}\n")
+    code, doc, _ = scan_cli(tmp_path, "-f", "-", "nginx:1.27", stdin=b"kind: Pod\nmetadata: {name: \x80\xff}\n")
     assert code == 2 and doc["errors"][0]["file"] == "<stdin>" and "not UTF-8" in doc["errors"][0]["message"]
     assert [i["ref"] for i in doc["images"]] == ["nginx:1.27"]
 
@@ -264,7 +262,7 @@ def test_alias_bomb_ends_in_seconds_and_small_memory(tmp_path: Path) -> None:
         " 'rss_kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))\n"
     )
     res = subprocess.run(
-        [sys.executable, "-c", probe, *KDOCTOR, "-o", "json", "-f", str(bomb)],
+        [sys.executable, "-c", probe, *cli.KDOCTOR, *cli.IMAGES_ARM64_QEMU, "-o", "json", "-f", str(bomb)],
         capture_output=True,
         timeout=120,
         env=cli_env(tmp_path),
@@ -323,9 +321,15 @@ def test_one_row_per_image_keeps_a_verdict_per_command() -> None:
 def test_env_file_flag_through_the_cli(tmp_path: Path) -> None:
     f = _compose(tmp_path, "services:\n  a:\n    image: registry.kdoctor.invalid/app:${TAG:?set TAG}\n")
     (tmp_path / "ci.env").write_text("TAG=from-flag\n")
-    code, doc, _ = run_kdoctor(tmp_path, "-f", str(f), "--env-file", str(tmp_path / "ci.env"))
+    code, doc, _ = scan_cli(tmp_path, "-f", str(f), "--env-file", str(tmp_path / "ci.env"))
     assert code == 3 and [i["ref"] for i in doc["images"]] == ["registry.kdoctor.invalid/app:from-flag"]
-    res = subprocess.run(
-        [*KDOCTOR, "-f", str(f), "--env-file", str(tmp_path / "nope.env")], capture_output=True, env=cli_env(tmp_path)
+    res = cli.run_kdoctor(
+        *cli.IMAGES_ARM64_QEMU,
+        "-f",
+        str(f),
+        "--env-file",
+        str(tmp_path / "nope.env"),
+        env=cli_env(tmp_path),
+        inherit_env=False,
     )
-    assert res.returncode == 2 and b"nope.env: no such file" in res.stderr and b"Traceback" not in res.stderr
+    assert res.returncode == 2 and "nope.env: no such file" in res.stderr and "Traceback" not in res.stderr

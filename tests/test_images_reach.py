@@ -4,19 +4,15 @@
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kdoctor.images.registry.reach import DNS, REFUSED, permanent_failure
+from tests.support.cli import IMAGES_ARM64_QEMU, run_kdoctor
 from tests.test_images_inputs import _closed_port, cli_env
-
-KDOCTOR = [sys.executable, "-m", "kdoctor", "images", "--platform", "linux/arm64", "--emulator", "qemu", "--no-suggest"]
 
 
 def timed(home: Path, *args: str) -> tuple[float, dict]:
@@ -25,12 +21,10 @@ def timed(home: Path, *args: str) -> tuple[float, dict]:
     env = cli_env(home)
     for k in ("HTTPS_PROXY", "HTTP_PROXY"):
         env.pop(k)
-    t = time.monotonic()
-    res = subprocess.run([*KDOCTOR, "-o", "json", *args], capture_output=True, timeout=120, env=env)
-    took = time.monotonic() - t
-    assert b"Traceback" not in res.stderr
-    assert res.returncode == 3, res.stderr.decode(errors="replace")
-    return took, json.loads(res.stdout)
+    res = run_kdoctor(*IMAGES_ARM64_QEMU, "-o", "json", *args, env=env, inherit_env=False)
+    assert "Traceback" not in res.stderr
+    assert res.returncode == 3, res.stderr
+    return res.seconds, json.loads(res.stdout)
 
 
 @pytest.mark.parametrize(

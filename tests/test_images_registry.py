@@ -15,6 +15,7 @@ from kdoctor.images.registry.cache import Cache
 from kdoctor.images.registry.client import RegistryClient
 from kdoctor.images.scan import Scanner
 from kdoctor.platforms import Platform
+from tests.support.cli import run_kdoctor
 from tests.support.registry_fixtures import Images
 
 pytestmark = pytest.mark.registry
@@ -318,8 +319,6 @@ def test_diagnose_judges_the_current_clusters_images(images: Images, machine, mo
 def test_images_of_the_current_cluster_via_kubectl(images: Images, machine, monkeypatch, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
     """No refs and no files: the workloads of the current context, read with the real kubectl (-A) from the recorded
     API server."""
-    import subprocess
-    import sys
 
     from tests import apiserver
     from tests.conftest import DATA
@@ -347,12 +346,7 @@ def test_images_of_the_current_cluster_via_kubectl(images: Images, machine, monk
     with apiserver.running_api_server(machine.root / "cluster") as server:
         server.load(json.loads((DATA / "kube" / "nodes.json").read_text()), workloads)
         monkeypatch.setenv("KUBECONFIG", str(server.kubeconfig))
-        res = subprocess.run(
-            [sys.executable, "-m", "kdoctor", "images", "-A", "-o", "json", "--emulator", "qemu", "--no-suggest"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        res = run_kdoctor("images", "-A", "-o", "json", "--emulator", "qemu", "--no-suggest", timeout=60)
     doc = json.loads(res.stdout)
     assert doc["platform"] == "linux/arm64"  # from the nodes, not this amd64 host
     assert [i["verdict"] for i in doc["images"]] == ["crash"]  # one image, used twice, resolved once

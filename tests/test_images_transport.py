@@ -8,14 +8,13 @@ import base64
 import json
 import os
 import stat
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import IMAGES_ARM64_QEMU, run_kdoctor
 from tests.support.hubproxy import HubProxy
 from tests.support.imagebuilder import Pusher
 from tests.support.realparts import RegistryServer
@@ -23,7 +22,6 @@ from tests.test_images_inputs import _closed_port
 
 pytestmark = pytest.mark.registry
 N_REPOS = 100
-KDOCTOR = [sys.executable, "-m", "kdoctor", "images"]
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +54,7 @@ def kdoctor(home: Path, refs: list[str], *args: str, docker_config: Path | None 
         "DOCKER_CONFIG": str(docker_config or home / "no-docker"),
     }
     t0 = time.monotonic()
-    res = subprocess.run(
-        [*KDOCTOR, "--platform", "linux/arm64", "--emulator", "qemu", "--no-suggest", *args, *refs],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    res = run_kdoctor(*IMAGES_ARM64_QEMU, *args, *refs, env=env, inherit_env=False, timeout=120)
     return res.returncode, res.stdout, res.stderr, time.monotonic() - t0
 
 
@@ -197,13 +189,8 @@ def test_a_low_open_file_limit_lowers_the_workers_and_says_so(hub: HubProxy, rep
     hub.reset(rtt=0.02)  # answers take a while, so the workers' connections are open at the same time
     refs = [f"{hub.host}/{r}" for r in repos[:60]]
     env = {**os.environ, "KDOCTOR_CACHE_DIR": str(tmp_path / "cache"), "DOCKER_CONFIG": str(tmp_path / "nd")}
-    res = subprocess.run(
-        [*KDOCTOR, "--platform", "linux/arm64", "--emulator", "qemu", "--no-suggest", "-o", "json", *refs],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        preexec_fn=low_limit,
+    res = run_kdoctor(
+        *IMAGES_ARM64_QEMU, "-o", "json", *refs, env=env, inherit_env=False, timeout=120, preexec_fn=low_limit
     )
     doc = json.loads(res.stdout)
     assert res.returncode == 0 and doc["summary"]["native"] == 60, res.stderr[-500:]

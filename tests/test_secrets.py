@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_real
+from tests.support.cli import run_kdoctor
 from tests.support.realparts import RegistryServer, start_registry
 from tests.support.registry_fixtures import Images
 
@@ -93,9 +94,7 @@ def test_no_secret_in_any_output(images: Images, login_registry: RegistryServer,
         (["images", "-f", str(cfg / "config.json")], 0, {}),
     ]
     for args, code, verdicts in runs:
-        res = subprocess.run(
-            [sys.executable, "-m", "kdoctor", *args], capture_output=True, text=True, env=env, timeout=120
-        )
+        res = run_kdoctor(*args, env=env, inherit_env=False)
         blob = res.stdout + res.stderr
         for secret in (PASSWORD, IDENTITY, HELPER_SECRET, basic):
             assert secret not in blob, (args, secret)

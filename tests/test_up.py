@@ -14,10 +14,9 @@ import time
 import pytest
 
 from tests.conftest import DATA, FakeMachine, apple_silicon_env
+from tests.support.cli import KDOCTOR, run_kdoctor
 
 pytestmark = pytest.mark.slow  # every test runs `python -m kdoctor up` against the stateful fakes, seconds each
-
-KDOCTOR = [sys.executable, "-m", "kdoctor"]
 
 
 @pytest.fixture
@@ -31,19 +30,7 @@ def mac(machine: FakeMachine, monkeypatch: pytest.MonkeyPatch) -> FakeMachine:
 
 
 def up(*args: str, env: dict[str, str] | None = None) -> tuple[int, dict, str]:
-    res = subprocess.run(
-        [*KDOCTOR, "up", "-o", "json", "--wait-timeout", "5", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-        stdin=subprocess.DEVNULL,
-    )
-    try:
-        doc = json.loads(res.stdout)
-    except json.JSONDecodeError:
-        doc = {}
-    return res.returncode, doc, res.stderr
+    return run_kdoctor("up", "-o", "json", "--wait-timeout", "5", *args, env=env).triple()
 
 
 def profile(m: FakeMachine, name: str, body: str) -> str:
@@ -158,12 +145,7 @@ def test_preflight_failure_changes_nothing(mac: FakeMachine, monkeypatch: pytest
 
 
 def test_dry_run_prints_the_plan_and_runs_nothing(mac: FakeMachine) -> None:
-    res = subprocess.run(
-        [*KDOCTOR, "up", "--profile", "dev", "--dry-run"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
+    res = run_kdoctor("up", "--profile", "dev", "--dry-run", env={"NO_COLOR": "1"})
     assert res.returncode == 0
     assert "minikube start -p kdoctor-dev --driver=docker --cpus=4 --memory=7936mb" in res.stdout
     assert "preflight passed" in res.stdout
@@ -179,7 +161,7 @@ def test_kind_ci_profile_up_stop_and_start(mac: FakeMachine) -> None:
     )
     cfg = json.loads((mac.state / "kind" / "kdoctor-ci.json").read_text())["config"]
     assert "hostPort: 8080" in cfg and "containerPort: 80" in cfg
-    res = subprocess.run([*KDOCTOR, "down", "--profile", "ci"], capture_output=True, text=True)
+    res = run_kdoctor("down", "--profile", "ci")
     assert res.returncode == 0 and ["stop", "kdoctor-ci-control-plane"] in mac.calls("docker")
     code, doc, _ = up("--profile", "ci")
     assert code == 0 and doc["action"] == "started"
@@ -188,13 +170,9 @@ def test_kind_ci_profile_up_stop_and_start(mac: FakeMachine) -> None:
 
 def test_down_delete_needs_consent(mac: FakeMachine) -> None:
     assert up("--profile", "minimal")[0] == 0
-    res = subprocess.run(
-        [*KDOCTOR, "down", "--profile", "minimal", "--delete"], capture_output=True, text=True, stdin=subprocess.DEVNULL
-    )
+    res = run_kdoctor("down", "--profile", "minimal", "--delete")
     assert res.returncode == 4 and not mk_calls(mac, "delete")
-    res = subprocess.run(
-        [*KDOCTOR, "down", "--profile", "minimal", "--delete", "--yes"], capture_output=True, text=True
-    )
+    res = run_kdoctor("down", "--profile", "minimal", "--delete", "--yes")
     assert res.returncode == 0 and mk_calls(mac, "delete") == [["delete", "-p", "kdoctor-minimal"]]
 
 
@@ -215,9 +193,9 @@ def test_nodes_that_are_not_arm64_fail_the_run(mac: FakeMachine) -> None:
 
 def test_malformed_and_unknown_profiles(mac: FakeMachine) -> None:
     profile(mac, "bad", "name: bad\nprovider: minikube\nresources:\n  cpus: 2\n  memroy: 4GiB\n")
-    res = subprocess.run([*KDOCTOR, "up", "--profile", "bad"], capture_output=True, text=True)
+    res = run_kdoctor("up", "--profile", "bad")
     assert res.returncode == 2 and "bad.yaml:5: resources.memroy: unknown key" in res.stderr
-    res = subprocess.run([*KDOCTOR, "up", "--profile", "nope"], capture_output=True, text=True)
+    res = run_kdoctor("up", "--profile", "nope")
     assert res.returncode == 2 and "unknown profile 'nope'" in res.stderr and "dev" in res.stderr
 
 

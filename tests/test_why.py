@@ -4,9 +4,6 @@ server (tests/apiserver) with images from the real registry."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,22 +15,14 @@ from kdoctor.why.signatures import catalogue, match_text
 from tests import apiserver
 from tests.apiserver import ApiServer, running_api_server
 from tests.conftest import DATA, FakeMachine
+from tests.support.cli import run_kdoctor
 from tests.support.registry_fixtures import Images
 
-KDOCTOR = [sys.executable, "-m", "kdoctor"]
 FIXTURES = yaml.safe_load((DATA / "why" / "logs.yaml").read_text())
 
 
 def why(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> tuple[int, dict, str]:
-    res = subprocess.run(
-        [*KDOCTOR, "why", "-o", "json", *args],
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
-    return res.returncode, (json.loads(res.stdout) if res.stdout.strip().startswith("{") else {}), res.stderr
+    return run_kdoctor("why", "-o", "json", *args, input=input, env=env).triple()
 
 
 def test_fixtures_name_known_signatures() -> None:
@@ -60,7 +49,7 @@ def test_why_log_from_stdin_and_file(tmp_path: Path) -> None:
     p.write_text("everything is fine\nreally\n")
     code, doc, _ = why("--log", str(p))
     assert code == 1 and doc["explained"] is False and doc["log"] == []
-    res = subprocess.run([*KDOCTOR, "why", "--log", str(p)], capture_output=True, text=True)
+    res = run_kdoctor("why", "--log", str(p))
     assert "No known failure signature" in res.stdout
 
 
@@ -146,12 +135,7 @@ def test_lfstack_pod_is_tied_to_its_go_image(cluster: ApiServer, images: Images)
     assert c["signatures"][0]["id"] == "go-lfstack-push" and c["signatures"][0]["where"] == "logs (previous container)"
     assert c["image_verdict"]["verdict"] == "crash" and c["image_verdict"]["go"]["version"] == "go1.19.8"
     assert any("1.25.4" in f for f in c["fixes"])
-    res = subprocess.run(
-        [*KDOCTOR, "why", "api", "--emulator", "qemu"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
+    res = run_kdoctor("why", "api", "--emulator", "qemu", env={"NO_COLOR": "1"})
     out = res.stdout
     assert "What happened: waiting: CrashLoopBackOff after 5 restart(s); last exit code 2" in out
     assert "go-lfstack-push" in out and "built with go1.19.8" in out and "What to do:" in out
@@ -206,12 +190,7 @@ def test_nothing_recognisable_is_exit_1_and_says_what_was_checked(cluster: ApiSe
     )
     code, doc, _ = why("odd", "--emulator", "qemu")
     assert code == 1 and doc["explained"] is False
-    res = subprocess.run(
-        [*KDOCTOR, "why", "odd", "--emulator", "qemu"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
+    res = run_kdoctor("why", "odd", "--emulator", "qemu", env={"NO_COLOR": "1"})
     assert "No known signature matched" in res.stdout
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +27,7 @@ import pytest
 from tests import apiserver
 from tests.apiserver import ApiServer
 from tests.conftest import FakeMachine, apple_silicon_env
-
-KDOCTOR = [sys.executable, "-m", "kdoctor"]
+from tests.support.cli import run_kdoctor
 
 
 @dataclass
@@ -40,21 +38,12 @@ class Kube:
 
     def kdoctor(self, *args: str, timeout: float = 120) -> tuple[int, dict[str, Any], str]:
         """Run kdoctor; (exit code, the JSON document on stdout or {}, stderr)."""
-        res = subprocess.run(
-            [*KDOCTOR, *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-        )
+        res = run_kdoctor(*args, timeout=timeout, env=self.env, inherit_env=False)
         out = res.stdout.strip()
         return res.returncode, (json.loads(out) if out.startswith("{") else {}), res.stderr
 
     def kdoctor_text(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*KDOCTOR, *args], capture_output=True, text=True, timeout=timeout, env=self.env, stdin=subprocess.DEVNULL
-        )
+        return run_kdoctor(*args, timeout=timeout, env=self.env, inherit_env=False)
 
     def api_calls(self) -> list[str]:
         """`METHOD path` of every request but the Google Cloud SDK dispatcher's own /version probe."""

@@ -81,20 +81,35 @@ def test_broken_tool_gives_a_report_not_a_traceback(mac: FakeMachine, tool: str,
     res, took = _diagnose({"FAKE_BREAK": f"{tool}:{mode}"})
     assert "Traceback" not in res.stderr
     doc = json.loads(res.stdout)
-    assert res.returncode in (0, 1, 3) and doc["exit_code"] == res.returncode
+    # The exit code is the report's own: 1 with an error finding, else 3 when a probe failed, else 0.
+    errors = any(f["severity"] == "error" for f in doc["findings"])
+    assert res.returncode == doc["exit_code"] == (1 if errors else 3 if doc["incomplete"] else 0)
     assert took < 30
     if mode == "future":
         assert _trouble_with(doc, tool) == []  # unknown fields are ignored: the report is the ordinary one
+        assert not doc["incomplete"]
         return
     if (tool, mode) == ("kind", "truncated"):
-        return  # `kind get clusters` prints bare names: half of "dev" is the valid name "de"
+        # `kind get clusters` prints bare names: half of "dev" is the valid name "de", a valid answer to record.
+        assert doc["probes"]["kind"]["status"] == "ok" and not doc["incomplete"]
+        return
     # The trouble is visible: a probe that failed, or a finding that names the tool.
     assert _trouble_with(doc, tool), json.dumps(doc["findings"], indent=1)[:3000]
     if mode == "hang":
-        text = json.dumps(doc)
-        probe = doc["probes"].get(PROBE_OF[tool], {})
-        tool_probe = doc["probes"].get(f"tools.{tool}", {})
-        assert "timed out" in text or probe.get("status") == "timeout" or tool_probe.get("status") == "timeout"
+        # A reader is told which of the tool's commands timed out, in a finding that is not ok.
+        said = [f for f in doc["findings"] if f["severity"] in ("warning", "error") and "timed out" in f["message"]]
+        assert [f for f in said if tool in f["message"]], json.dumps(doc["findings"], indent=1)[:3000]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 25, class 6: a tool command that timed out leaves its probe 'ok'")
+@pytest.mark.parametrize("tool", ["kind", "minikube"])
+def test_a_hanging_list_command_makes_its_probe_a_timeout(mac: FakeMachine, tool: str) -> None:
+    """`kind get clusters` / `minikube profile list` hanging: the probe that reads the clusters could not look, so
+    its status is a timeout and the report is incomplete (exit 3), never an ok list of no clusters."""
+    res, _ = _diagnose({"FAKE_BREAK": f"{tool}:hang"})
+    doc = json.loads(res.stdout)
+    assert doc["probes"][PROBE_OF[tool]]["status"] == "timeout", doc["probes"][PROBE_OF[tool]]
+    assert doc["incomplete"] and res.returncode in (1, 3)
 
 
 def test_hanging_credential_helper_times_out_to_unknown(machine: FakeMachine, tmp_path, registry, images) -> None:  # type: ignore[no-untyped-def]

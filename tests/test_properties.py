@@ -83,7 +83,7 @@ def test_normalise_is_total(os_: str, arch: str, variant: str) -> None:
 
 @FAST
 @given(st.binary(max_size=4096))
-def test_build_info_parser_on_arbitrary_bytes(data: bytes) -> None:
+def test_build_info_parser_raises_only_kdoctor_errors_on_arbitrary_bytes(data: bytes) -> None:
     for blob in (data, b"\x7fELF" + data):
         try:
             go_info(blob)
@@ -94,7 +94,7 @@ def test_build_info_parser_on_arbitrary_bytes(data: bytes) -> None:
 
 @FAST
 @given(st.binary(max_size=8192), st.sampled_from(["none", "gzip", "zstd"]))
-def test_tar_reader_on_arbitrary_bytes(data: bytes, compression: str) -> None:
+def test_tar_reader_raises_only_kdoctor_errors_on_arbitrary_bytes(data: bytes, compression: str) -> None:
     src = Decompressor(iter([data]), compression, max_bytes=1 << 20)
     try:
         t = TarStream(src)
@@ -151,8 +151,23 @@ def test_profile_loading_on_arbitrary_text(text: str) -> None:
         assert "fuzz.yaml" in str(exc)
 
 
+# Real failure lines (tests/data/why/logs.yaml, each from the upstream thread named there) and their signatures.
+KNOWN_LINES = [
+    ("fatal error: lfstack.push", "go-lfstack-push"),
+    ("fatal error: taggedPointerPack", "go-tagged-pointer-pack"),
+    ("This program can only be run on AMD64 processors with v3 microarchitecture support.", "go-goamd64-level"),
+]
+NOISE = st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80), max_size=8)
+
+
 @FAST
-@given(st.text(max_size=500))
-def test_signature_matching_on_arbitrary_text(text: str) -> None:
-    for m in match_text(text, "log"):
-        assert m.evidence
+@given(NOISE, NOISE, st.sampled_from(KNOWN_LINES))
+def test_a_known_line_is_recognised_wherever_it_stands_in_a_log(
+    before: list[str], after: list[str], known: tuple[str, str]
+) -> None:
+    """A failure line among arbitrary other lines is still recognised, and its evidence is that line."""
+    line, signature = known
+    text = "\n".join([*before, line, *after])
+    hits = [m for m in match_text(text, "log") if m.signature.id == signature]
+    assert hits, [m.signature.id for m in match_text(text, "log")]
+    assert any(line in m.evidence or any(line in x for x in m.lines) for m in hits)

@@ -6,11 +6,16 @@ import os
 import shutil
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 GNU_TIME = shutil.which("time") or "/usr/bin/time"  # GNU time, for peak memory (-f %M)
+PY = sys.executable
+KDOCTOR = [PY, "-m", "kdoctor"]
+REPO = Path(__file__).resolve().parent.parent
 
 
 @dataclass

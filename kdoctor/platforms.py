@@ -12,6 +12,7 @@ platforms package: https://github.com/containerd/platforms/blob/main/compare.go)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,12 +60,25 @@ def facts_arch(word: object) -> str | None:
 
 def arch_of(text: str | None) -> str | None:
     """The OCI architecture in loose text: "linux/arm64/v8" -> "arm64", "windows/amd64 10.0.18363" -> "amd64",
-    "aarch64" -> "arm64" (what logs and flags such as `why --node-arch` carry)."""
+    "aarch64" -> "arm64" (what logs and flags such as `why --node-arch` carry). 32-bit arm keeps its variant
+    ("linux/arm/v7" -> "arm/v7", "armv6l" -> "arm/v6"): v7 code does not run on a v6 CPU, so the variant is
+    part of the direction."""
     if not text or not text.strip():
         return None
     word = text.strip().split()[0].lower().strip("()[],")
     parts = word.split("/")
-    return oci_arch(parts[1] if len(parts) > 1 else parts[0])
+    if parts[0] in ("linux", "windows", "darwin", "freebsd") and len(parts) > 1:
+        parts = parts[1:]
+    arm = _ARM_UNAME.match(parts[0])
+    if arm:  # uname's armv7l / armv6l
+        return f"arm/v{arm.group(1)}"
+    arch = oci_arch(parts[0])
+    if arch == "arm" and len(parts) > 1 and parts[1].startswith("v"):
+        return f"arm/{parts[1]}"
+    return arch
+
+
+_ARM_UNAME = re.compile(r"^armv(\d)l?$")
 
 
 @dataclass(frozen=True, order=True)

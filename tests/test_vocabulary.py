@@ -79,4 +79,6 @@ def test_loose_platform_text() -> None:
     assert arch_of("windows/amd64 10.0.18363") == "amd64"
     assert arch_of("(linux/x86_64)") == "amd64"
     assert arch_of("  ") is None
+    assert arch_of("linux/arm/v7") == "arm/v7" and arch_of("linux/arm/v6") == "arm/v6"
+    assert arch_of("armv7l") == "arm/v7" and arch_of("arm") == "arm" and arch_of("linux/arm64/v8") == "arm64"
     assert Platform.parse("Linux/AArch64/v8") == Platform("linux", "arm64")

@@ -35,6 +35,7 @@ class Attribution:
     image_arch: str
     direction_source: str  # log | given | signature | none
     notes: list[str] = field(default_factory=list)
+    main: Match | None = None  # the explanation these were worked out for (not serialised: `explanation` is)
 
     def known(self) -> dict[str, str]:
         return {"node_arch": self.node_arch, "image_arch": self.image_arch, "emulator": self.emulator}
@@ -52,9 +53,21 @@ class Attribution:
         }
 
 
-def primary(matches: list[Match]) -> Match | None:
-    """The explanation: the first cause in catalogue order (supporting lines explain nothing alone)."""
-    return next((m for m in matches if m.signature.role == "cause"), None)
+def primary(matches: list[Match], known: Known | None = None) -> Match | None:
+    """The explanation: the most specific cause (evidence combined from more lines wins over one line), the first
+    in catalogue order among equals, whose needs are met (a cause that `needs: [foreign]` explains only when the
+    code is known to be foreign). Supporting lines explain nothing alone."""
+    causes = sorted((m for m in matches if m.signature.role == "cause"), key=lambda m: -m.specificity)
+    return next((m for m in causes if _needs_met(m, matches, known or Known())), None)
+
+
+def _needs_met(m: Match, matches: list[Match], known: Known) -> bool:
+    if "foreign" in m.signature.needs:
+        if _log_emulator(matches, None) is not None:
+            return True
+        node, image, _ = _direction(matches, m, known)
+        return node is not None and image is not None and node != image
+    return True
 
 
 def _log_emulator(matches: list[Match], main: Match | None) -> str | None:
@@ -87,7 +100,7 @@ def _direction(matches: list[Match], main: Match | None, known: Known) -> tuple[
 
 
 def attribute(matches: list[Match], known: Known) -> Attribution:
-    main = primary(matches)
+    main = primary(matches, known)
     node, image, dsource = _direction(matches, main, known)
     notes: list[str] = []
     from_log = _log_emulator(matches, main)
@@ -111,7 +124,7 @@ def attribute(matches: list[Match], known: Known) -> Attribution:
             notes.append(f"a {image} program on a {node} node runs under an emulator; which one is not known")
         else:
             notes.append("whether an emulator ran this program is not known (pass --emulator and --node-arch)")
-    return Attribution(emulator, esource, node or "unknown", image or "unknown", dsource, notes)
+    return Attribution(emulator, esource, node or "unknown", image or "unknown", dsource, notes, main)
 
 
 def placeholders(att: Attribution, main: Match | None) -> dict[str, str]:
@@ -126,7 +139,7 @@ def placeholders(att: Attribution, main: Match | None) -> dict[str, str]:
 
 def fixes_for(matches: list[Match], att: Attribution) -> list[str]:
     """The fixes that fit what is known, primary signature first, each once."""
-    main = primary(matches)
+    main = att.main
     values = placeholders(att, main)
     ordered = ([main] if main else []) + [m for m in matches if m is not main and m.signature.role == "cause"]
     out: list[str] = []

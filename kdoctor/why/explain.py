@@ -60,7 +60,7 @@ class ContainerAnswer:
 
     @property
     def explanation(self) -> Match | None:
-        return primary(self.matches)
+        return self.attribution.main if self.attribution is not None else primary(self.matches)
 
     def to_json(self) -> dict[str, Any]:
         c = self.facts
@@ -102,7 +102,7 @@ class Answer:
     @property
     def explained(self) -> bool:
         if self.pod is None:
-            return primary(self.log_matches) is not None
+            return self.attribution is not None and self.attribution.main is not None
         return any(c.explanation or (c.image and c.image.verdict in (V.CRASH, V.UNSUPPORTED)) for c in self.failing)
 
     def exit_code(self) -> int:
@@ -121,8 +121,8 @@ class Answer:
             "emulator": self.emulator,
         }
         if self.pod is None:
-            main = primary(self.log_matches)
             att = self.attribution
+            main = att.main if att else None
             doc.update(att.to_json() if att else {})
             doc["explanation"] = main.signature.id if main else None
             doc["log"] = [match_json(m, att) for m in self.log_matches]

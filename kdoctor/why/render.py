@@ -8,7 +8,7 @@ from rich.markup import escape
 from kdoctor.images.judge import verdict as V
 from kdoctor.images.judge.features import feature_facts
 from kdoctor.images.judge.risks import rule_for_signature
-from kdoctor.why.context import Attribution, primary
+from kdoctor.why.context import Attribution
 from kdoctor.why.explain import Answer, ContainerAnswer
 from kdoctor.why.signatures import Match, catalogue
 
@@ -32,7 +32,7 @@ def render(answer: Answer, console: Console) -> None:
 
 
 def _render_log(answer: Answer, console: Console) -> None:
-    main = primary(answer.log_matches)
+    main = answer.attribution.main if answer.attribution else None
     if main is None:
         console.print(
             f"No known failure signature in this log (checked {len(catalogue())} signatures: "

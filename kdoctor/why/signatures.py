@@ -26,6 +26,9 @@ MAX_LINE = 4096
 IMPLICATES = (*TRANSLATORS, Emulator.NONE, "registry", "cpu")  # an emulator, or the pull, or the CPU itself
 ROLES = ("cause", "supporting")
 CONDITIONS = ("node_arch", "image_arch", "emulator")
+# What a cause may need besides its lines before it explains anything: `foreign` — the failing code was of
+# another architecture than the machine (the directions known and different, or the log shows an emulator).
+NEEDS = ("foreign",)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,15 @@ class Fix:
 
 
 @dataclass(frozen=True)
+class Window:
+    """Evidence spread over a few lines: a line for every pattern, all within `lines` of the first one (anywhere
+    in the text when `lines` is None)."""
+
+    patterns: tuple[re.Pattern[str], ...]
+    lines: int | None = None
+
+
+@dataclass(frozen=True)
 class Signature:
     id: str
     patterns: tuple[re.Pattern[str], ...]
@@ -49,6 +61,8 @@ class Signature:
     role: str = "cause"  # "supporting": raises confidence, explains nothing alone
     feature: str | None = None  # for implicates: cpu, the instruction-set feature the program needs
     assumes: dict[str, str] = field(default_factory=dict)  # direction this signature implies (node/image arch)
+    windows: tuple[Window, ...] = ()  # multi-line evidence, each window an alternative to a single-line pattern
+    needs: tuple[str, ...] = ()  # conditions (NEEDS) a cause must meet before it explains anything
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,7 @@ class Match:
     where: str  # "logs (previous)", "status", "events"…
     lines: tuple[str, ...] = ()  # every matching line (at most a few)
     groups: dict[str, str] = field(default_factory=dict)  # named groups of the first match (node/image)
+    specificity: int = 1  # how many lines the evidence combines: a window's match is more specific than a line's
 
 
 def _fixes(raw: Any, where: str) -> tuple[Fix, ...]:
@@ -78,10 +93,23 @@ def _as_list(v: Any) -> list[Any]:
     return v if isinstance(v, list) else [v]
 
 
+def _windows(raw: Any) -> tuple[Window, ...]:
+    out = []
+    for w in raw or ():
+        pats = tuple(re.compile(x, re.IGNORECASE) for x in w["all"])
+        if len(pats) < 2:
+            raise ValueError("a window combines at least two patterns (one line is a pattern)")
+        lines = w.get("lines")
+        if lines is not None and (not isinstance(lines, int) or lines < 1):
+            raise ValueError(f"window lines {lines!r} is not a positive number")
+        out.append(Window(pats, lines))
+    return tuple(out)
+
+
 def _entry(entry: Any) -> Signature:
     sig = Signature(
         id=str(entry["id"]),
-        patterns=tuple(re.compile(p, re.IGNORECASE) for p in entry["patterns"]),
+        patterns=tuple(re.compile(p, re.IGNORECASE) for p in entry.get("patterns") or ()),
         implicates=str(entry["implicates"]),
         meaning=str(entry["meaning"]),
         fixes=_fixes(entry.get("fixes"), str(entry["id"])),
@@ -89,7 +117,13 @@ def _entry(entry: Any) -> Signature:
         role=str(entry.get("role") or "cause"),
         feature=str(entry["feature"]) if entry.get("feature") else None,
         assumes={str(k): str(v) for k, v in (entry.get("assumes") or {}).items()},
+        windows=_windows(entry.get("windows")),
+        needs=tuple(str(n) for n in entry.get("needs") or ()),
     )
+    if not sig.patterns and not sig.windows:
+        raise ValueError("a signature needs patterns or windows")
+    if set(sig.needs) - set(NEEDS):
+        raise ValueError(f"needs {sorted(set(sig.needs) - set(NEEDS))} is not one of {NEEDS}")
     if sig.implicates not in IMPLICATES:
         raise ValueError(f"implicates {sig.implicates!r} is not one of {IMPLICATES}")
     if sig.role not in ROLES:
@@ -124,14 +158,13 @@ MAX_LINES_PER_MATCH = 3
 
 
 def match_text(text: str, where: str, signatures: tuple[Signature, ...] | None = None) -> list[Match]:
-    """Every signature found in `text` (its first evidence lines), in catalogue order."""
+    """Every signature found in `text` (its first evidence lines), in catalogue order. A signature's windows are
+    tried too; a window that matches makes the match as specific as the lines it combines."""
     sigs = signatures or catalogue()
+    cleaned = [c for c in (clean(raw) for raw in text.splitlines()) if c]
     first: dict[str, tuple[str, dict[str, str]]] = {}
     lines: dict[str, list[str]] = {}
-    for raw_line in text.splitlines():
-        line = clean(raw_line)
-        if not line:
-            continue
+    for line in cleaned:
         for sig in sigs:
             seen = lines.get(sig.id)
             if seen is not None and len(seen) >= MAX_LINES_PER_MATCH:
@@ -141,8 +174,46 @@ def match_text(text: str, where: str, signatures: tuple[Signature, ...] | None =
                 if m is None:
                     continue
                 if sig.id not in first:
-                    first[sig.id] = (line[:400], {k: v for k, v in m.groupdict().items() if v})
+                    first[sig.id] = (line[:400], _groups(m))
                 if line[:400] not in lines.setdefault(sig.id, []):
                     lines[sig.id].append(line[:400])
                 break
-    return [Match(s, first[s.id][0], where, tuple(lines[s.id]), first[s.id][1]) for s in sigs if s.id in first]
+    out = []
+    for s in sigs:
+        hit = next(((w, h) for w in s.windows if (h := _window(w, cleaned)) is not None), None)
+        if hit is not None:  # the combined evidence is what explains; a single line alone is less specific
+            window, (found, groups) = hit
+            extra = [x for x in lines.get(s.id, []) if x not in found]
+            evidence = tuple([*found, *extra][: max(MAX_LINES_PER_MATCH, len(found))])
+            merged = {**(first[s.id][1] if s.id in first else {}), **groups}
+            out.append(Match(s, found[0], where, evidence, merged, specificity=len(window.patterns)))
+        elif s.id in first:
+            out.append(Match(s, first[s.id][0], where, tuple(lines[s.id]), first[s.id][1]))
+    return out
+
+
+def _groups(m: re.Match[str]) -> dict[str, str]:
+    return {k: v for k, v in m.groupdict().items() if v}
+
+
+def _window(w: Window, lines: list[str]) -> tuple[list[str], dict[str, str]] | None:
+    """The lines (and named groups) of the first place where every pattern of `w` matches within its span."""
+    hits: list[list[tuple[int, re.Match[str]]]] = []
+    for pattern in w.patterns:
+        found = [(i, m) for i, line in enumerate(lines) if (m := pattern.search(line)) is not None]
+        if not found:
+            return None
+        hits.append(found)
+    for i, m0 in hits[0]:
+        chosen = [(i, m0)]
+        for others in hits[1:]:
+            near = [(j, m) for j, m in others if w.lines is None or abs(j - i) <= w.lines]
+            if not near:
+                break
+            chosen.append(min(near, key=lambda jm: abs(jm[0] - i)))
+        else:
+            groups: dict[str, str] = {}
+            for _, m in chosen:
+                groups.update({k: v for k, v in _groups(m).items() if k not in groups})
+            return [lines[j][:400] for j, _ in sorted(chosen, key=lambda jm: jm[0])], groups
+    return None

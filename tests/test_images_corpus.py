@@ -155,7 +155,7 @@ CLI_CASES = ["sentry-self-hosted-compose", "pycroft-compose-extends", "k8s-websi
 @pytest.mark.parametrize("case", CLI_CASES)
 def test_corpus_through_the_cli(case: str, tmp_path: Path) -> None:
     """`kdoctor images -f … -o json` with every registry refused: one row per image, every use under it."""
-    from tests.test_images_inputs import run_kdoctor
+    from tests.test_images_inputs import scan_cli as run_kdoctor
 
     doc = sidecar(case)
     code, out, _ = run_kdoctor(tmp_path, *[a for f in inputs(case, doc) for a in ("-f", f)], timeout=120)

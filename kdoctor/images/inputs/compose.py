@@ -33,6 +33,11 @@ def split_command(value: str) -> tuple[list[str], str | None]:
         return value.split(), f"{exc} in {value!r}: split on whitespace instead"
 
 
+# pull_policy values under which a service with `build:` is built, never pulled: "build" always builds, "never"
+# uses the local image only (https://docs.docker.com/reference/compose-file/services/#pull_policy).
+LOCAL_BUILD_POLICIES = ("build", "never")
+
+
 @dataclass
 class Project:
     """One Compose file being loaded, with the variables it is interpolated with."""
@@ -171,6 +176,12 @@ class ComposeLoader:
                 else ("no-image", "neither image nor build (a fragment for extends?)")
             )
             self.report.skipped.append(Skipped(self.entry, where, reason, detail))
+            return
+        policy = interpolate(str(svc.get("pull_policy") or ""), p.lookup, Issues()).strip().lower()
+        if svc.get("build") is not None and policy in LOCAL_BUILD_POLICIES:
+            # `image:` only names what `build:` makes here; Compose never pulls it (pull_policy, Compose Spec).
+            detail = f"built from its build: context (pull_policy: {policy}), not pulled"
+            self.report.skipped.append(Skipped(self.entry, where, "build-only", detail))
             return
         issues = Issues()
         ref = interpolate(str(image), p.lookup, issues).strip()

@@ -228,3 +228,65 @@ def test_images_heldout_b_does_not_get_worse(capsys: pytest.CaptureFixture[str])
             f"{f['misses']}\n  extras: {f['extras']}"
         )
     assert f["found"] >= BEFORE_IMAGES["found"] and f["extra"] <= BEFORE_IMAGES["extra"]
+
+
+# --- diagnose ------------------------------------------------------------------------------------------------------
+# Each case's replay.yaml (beside its untouched case.yaml) maps the expert labels to facts and findings, written
+# before kdoctor ran on the case; tests/support/corpus_replay.py merges it in and replays the captures through the
+# fakes.
+DIAGNOSE = ROOT / "diagnose"
+# The first score, taken on 2026-12-07 right after the replay.yaml files were written and before any diagnose rule
+# changed for issue 25: 36 of 41 conclusions in 14 cases (misses: engine_product in the four Colima cases and the
+# Rancher Desktop one).
+BEFORE_DIAGNOSE = 36
+# Every variable setup_machine and run_case may write (as tests/test_corpus_diagnose.py restores them).
+REPLAY_ENV = (
+    "HOME",
+    "PATH",
+    "FAKE_STATE",
+    "FAKE_REPLAY",
+    "DOCKER_HOST",
+    "DOCKER_CONTEXT",
+    "KUBECONFIG",
+    "MINIKUBE_HOME",
+    "COLIMA_HOME",
+    "FAKE_KUBE_DIR",
+    "FAKE_SYSCTL_hw_memsize",
+    "FAKE_SYSCTL_hw_ncpu",
+    "FAKE_SYSCTL_sysctl_proc_translated",
+    "FAKE_SYSCTL_hw_optional_arm64",
+    "FAKE_SYSCTL_machdep_cpu_brand_string",
+)
+
+
+def test_diagnose_heldout_b_does_not_get_worse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.support import corpus_replay as cr
+
+    cases = cr.cases(DIAGNOSE)
+    assert len(cases) == 14
+    for var in REPLAY_ENV:
+        monkeypatch.setenv(var, "")
+        monkeypatch.delenv(var)
+    reached = total = 0
+    misses: list[str] = []
+    for case in cases:
+        spec = cr.load_case(case)["replay"]
+        # Every capture is either replayed through an existing converter or listed as not replayed, with why.
+        used = {i["from"] for i in spec.get("inputs") or [] if i.get("from")}
+        left = {n["from"] for n in spec.get("not_replayed") or [] if n.get("reason", "").strip()}
+        assert used | left == set(cr.load_case(case)["files"]), case.name
+        assert all(i["convert"] in cr.CONVERTERS for i in spec.get("inputs") or []), case.name
+        facts, findings = cr.run_case(case, cr.setup_machine(tmp_path / case.name))
+        assert not [f for f in findings if "check crashed" in f["message"]], (case.name, findings)
+        outcomes = cr.score(case, facts, findings)
+        reached += sum(o.reached for o in outcomes)
+        total += len(outcomes)
+        misses += [f"{case.name}: {o.label} ({o.detail})" for o in outcomes if not o.reached]
+    with capsys.disabled():
+        print(
+            f"\ndiagnose held-out-b: reached {reached} of {total} conclusions in {len(cases)} cases; misses: "
+            + ("; ".join(misses) or "none")
+        )
+    assert reached >= BEFORE_DIAGNOSE

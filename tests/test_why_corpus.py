@@ -33,7 +33,8 @@ NEGATIVES = [s for s in SAMPLES if not s["label"]["positive"]]
 
 # Labels that name a family by another word than the signature id.
 FAMILY_ACCEPTS = {
-    "illegal-instruction": {"illegal-instruction-avx", "qemu-sigill"},
+    # foreign-sigill names the same failure where the log also shows the code was foreign.
+    "illegal-instruction": {"illegal-instruction-avx", "qemu-sigill", "foreign-sigill"},
 }
 # Families whose signature itself names the emulator (the log shows it by matching at all).
 EMULATOR_FAMILIES = re.compile(

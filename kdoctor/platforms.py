@@ -81,6 +81,20 @@ def arch_of(text: str | None) -> str | None:
 _ARM_UNAME = re.compile(r"^armv(\d)l?$")
 
 
+def is_foreign(image_arch: str, node_arch: str) -> bool:
+    """Whether code of `image_arch` is foreign to a CPU of `node_arch` (both as `arch_of` spells them). 32-bit arm
+    variants are ordered: v6 code runs on a v7 CPU, v7 code does not run on a v6 one."""
+    if image_arch == node_arch:
+        return False
+    img, node = _ARM_VARIANT.match(image_arch), _ARM_VARIANT.match(node_arch)
+    if img and node:
+        return int(img.group(1)) > int(node.group(1))
+    return True
+
+
+_ARM_VARIANT = re.compile(r"^arm/v(\d)$")
+
+
 @dataclass(frozen=True, order=True)
 class Platform:
     os: str

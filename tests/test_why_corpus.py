@@ -48,6 +48,15 @@ EMULATOR_LINES = {
 }
 
 
+# Positives whose log alone lacks the evidence their explanation needs (`needs: [foreign]` in the catalogue): the expert
+# knew the direction from the thread, the log does not show it. Log alone they must stay unexplained (no guess);
+# with what pod mode knows (the node's and the image's architecture) they must be explained.
+NEEDS_CONTEXT = {
+    "emu-dotnet-access-violation-rosetta-dotnet-test": "an AccessViolationException is also an ordinary .NET bug; "
+    "this log shows no sign that the runtime was amd64 on arm64 (issue 25, class 5)",
+}
+
+
 def family(sample: dict[str, Any]) -> str:
     return str(sample["label"]["family"]).removeprefix("new:")
 
@@ -71,7 +80,10 @@ def known_from_label(sample: dict[str, Any]) -> Known:
     label = sample["label"]
     node = label.get("node_arch") if label.get("node_arch") not in (None, "unknown") else None
     emulator = label["emulator"] if label["emulator"] in ("qemu", "rosetta", "none") else None
-    return Known(node_arch=node, emulator=emulator, emulator_source="--emulator" if emulator else "none")
+    image = label.get("image_arch") if label.get("image_arch") not in (None, "unknown") else None
+    return Known(
+        node_arch=node, image_arch=image, emulator=emulator, emulator_source="--emulator" if emulator else "none"
+    )
 
 
 def test_corpus_size_and_labels() -> None:
@@ -86,6 +98,9 @@ def test_corpus_size_and_labels() -> None:
 @pytest.mark.parametrize("sample", POSITIVES, ids=[s["id"] for s in POSITIVES])
 def test_positive_log_alone(sample: dict[str, Any]) -> None:
     doc = explain_log(sample["log"]).to_json()
+    if sample["id"] in NEEDS_CONTEXT:  # the log alone does not show what the explanation needs: nothing is claimed
+        assert doc["explanation"] is None and doc["emulator"] == "unknown", doc["explanation"]
+        return
     assert family_right(sample, doc), (doc["explanation"], [m["id"] for m in doc["log"]])
     assert doc["emulator"] == expected_emulator_from_log(sample), doc["notes"]
     assert doc["explained"] and doc["exit_code"] == 0
@@ -107,7 +122,11 @@ def test_negative_claims_nothing(sample: dict[str, Any]) -> None:
 
 def test_every_signature_has_a_real_log() -> None:
     """Each signature matches at least one real log (the corpora, or tests/data/why/logs.yaml)."""
-    heldout = [yaml.safe_load(p.read_text(encoding="utf-8"))["log"] for p in CORPUS.parent.glob("why-heldout/*.yaml")]
+    heldout = [
+        yaml.safe_load(p.read_text(encoding="utf-8"))["log"]
+        for pattern in ("why-heldout/*.yaml", "why-mechanisms/*.yaml")
+        for p in CORPUS.parent.glob(pattern)
+    ]
     logs = [s["log"] for s in SAMPLES] + heldout
     logs += [f["log"] for f in yaml.safe_load((DATA / "why" / "logs.yaml").read_text())]
     seen = {m.signature.id for text in logs for m in match_text(text, "log")}

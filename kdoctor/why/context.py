@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kdoctor.platforms import arch_of
+from kdoctor.platforms import arch_of, is_foreign
 from kdoctor.vocabulary import TRANSLATORS
 from kdoctor.why.signatures import Match
 
@@ -23,6 +23,7 @@ class Known:
     """What the caller knows beyond the log."""
 
     node_arch: str | None = None  # --node-arch / --platform, or the pod's node
+    image_arch: str | None = None  # pod mode: the architecture of the image the node runs (its registry lookup)
     emulator: str | None = None  # --emulator, or the emulator detected on the node: qemu | rosetta | none
     emulator_source: str = "none"  # "--emulator", "binfmt:<node>", "docker-desktop-settings", …
 
@@ -62,11 +63,14 @@ def primary(matches: list[Match], known: Known | None = None) -> Match | None:
 
 
 def _needs_met(m: Match, matches: list[Match], known: Known) -> bool:
+    """Evidence other than the candidate itself: another line that shows an emulator, or the platforms the log
+    (or the caller) gives — never the direction or emulator the candidate's own entry assumes."""
     if "foreign" in m.signature.needs:
-        if _log_emulator(matches, None) is not None:
+        others = [x for x in matches if x is not m]
+        if _log_emulator(others, None) is not None:
             return True
-        node, image, _ = _direction(matches, m, known)
-        return node is not None and image is not None and node != image
+        node, image, _ = _direction(others, None, known)
+        return node is not None and image is not None and is_foreign(image, node)
     return True
 
 
@@ -89,6 +93,8 @@ def _direction(matches: list[Match], main: Match | None, known: Known) -> tuple[
     node, source = host, "log" if host else "none"
     if node is None and known.node_arch:
         node, source = arch_of(known.node_arch), "given"
+    if image is None and known.image_arch:
+        image = arch_of(known.image_arch)
     if node is None and wanted and main is not None and main.signature.implicates == "registry":
         node, source = wanted, "log (the platform the pull asked for)"
     if main is not None:
@@ -101,6 +107,8 @@ def _direction(matches: list[Match], main: Match | None, known: Known) -> tuple[
 
 def attribute(matches: list[Match], known: Known) -> Attribution:
     main = primary(matches, known)
+    # A cause that needed evidence it did not get says nothing about the emulator or the direction either.
+    matches = [m for m in matches if not m.signature.needs or m is main]
     node, image, dsource = _direction(matches, main, known)
     notes: list[str] = []
     from_log = _log_emulator(matches, main)
@@ -119,7 +127,7 @@ def attribute(matches: list[Match], known: Known) -> Attribution:
     if image is None and node is not None and emulator in EMULATORS:
         # Something foreign ran under emulation: on an arm64 node that is amd64 code (Rosetta only runs amd64).
         image = "amd64" if node == "arm64" or emulator == "rosetta" else None
-    if emulator == "unknown" and main is not None and main.signature.implicates == "cpu":
+    if emulator == "unknown" and main is not None and main.signature.implicates in ("cpu", "emulator"):
         if node and image and node != image:
             notes.append(f"a {image} program on a {node} node runs under an emulator; which one is not known")
         else:

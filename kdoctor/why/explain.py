@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kdoctor.errors import ExitCode
@@ -162,6 +162,16 @@ def rank_fixes(matches: list[Match], image: ImageResult | None, att: Attribution
     return fixes
 
 
+def image_arch_of(img: ImageResult | None) -> str | None:
+    """The architecture of the code the node runs, from the image's lookup: its entrypoint's ELF machine, else the
+    one platform the image has."""
+    if img is None:
+        return None
+    if img.entrypoint is not None and img.entrypoint.machine:
+        return img.entrypoint.machine
+    return img.platforms[0] if len(img.platforms) == 1 else None
+
+
 def explain_pod(
     pod: PodFacts, images: dict[str, ImageResult], emulator: str, emulator_source: str = "detected"
 ) -> Answer:
@@ -181,7 +191,7 @@ def explain_pod(
                         seen.add(m.signature.id)
                         matches.append(m)
         img = images.get(c.name)
-        att = attribute(matches, known) if c.failing else None
+        att = attribute(matches, replace(known, image_arch=image_arch_of(img))) if c.failing else None
         fixes = rank_fixes(matches, img, att) if att is not None else []
         answers.append(ContainerAnswer(c, matches, img, att, fixes))
     return Answer(pod, answers, emulator)

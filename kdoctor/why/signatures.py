@@ -22,8 +22,9 @@ from kdoctor.vocabulary import TRANSLATORS, Emulator
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
 MAX_LINE = 4096
 # What a signature can implicate: an emulator that ran the code, no emulator at all (the kernel refused
-# it), the registry (the pull failed), or a CPU feature the (real or emulated) CPU lacked.
-IMPLICATES = (*TRANSLATORS, Emulator.NONE, "registry", "cpu")  # an emulator, or the pull, or the CPU itself
+# it), the registry (the pull failed), a CPU feature the (real or emulated) CPU lacked, or `emulator`: foreign
+# code ran under some emulator, which one the log does not say (other lines or the caller may).
+IMPLICATES = (*TRANSLATORS, Emulator.NONE, "registry", "cpu", "emulator")
 ROLES = ("cause", "supporting")
 CONDITIONS = ("node_arch", "image_arch", "emulator")
 # What a cause may need besides its lines before it explains anything: `foreign` — the failing code was of

@@ -86,6 +86,27 @@ def test_a_context_names_the_product_only_when_the_engine_does_not_answer() -> N
     assert products.fingerprint({"context": "rancher-desktop", "operating_system": "Ubuntu"}) == "docker-engine"
 
 
+def test_an_engine_that_answers_without_a_name_is_told_by_its_context(
+    machine: FakeMachine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 25, class 7: `docker info` with a server version but no Name and no OperatingSystem (the shape a
+    Colima thread's `docker version` gives: Context: colima, Engine 27.4.0 linux/arm64) names no product; the
+    CLI's context then does. With an operating system that names none, the engine stays a plain docker-engine."""
+    machine.install("docker")
+    short = {
+        "ClientInfo": {"Context": "colima"},
+        "ServerVersion": "27.4.0",
+        "OSType": "linux",
+        "Architecture": "aarch64",
+    }
+    info = machine.write("info.json", json.dumps(short))
+    monkeypatch.setenv("FAKE_DOCKER_INFO", str(info))
+    eng = engine.probe_engine(SubprocessRunner())
+    assert eng.reachable and eng.product == "colima" and eng.arch == "arm64"
+    info.write_text(json.dumps({**short, "OperatingSystem": "Ubuntu 24.04.1 LTS", "Name": "builder"}))
+    assert engine.probe_engine(SubprocessRunner()).product == "docker-engine"
+
+
 RD_LIMA = """\
 vmType: vz
 rosetta:

@@ -239,4 +239,8 @@ def _docker_answer(res: Any, platform: str | None) -> EngineFacts:
     except Exception as exc:  # a future or garbled format must not crash the run
         return EngineFacts(reachable=False, error=f"unrecognised docker info output: {type(exc).__name__}")
     facts.context = context
+    if facts.product == "unknown" and not facts.name and not facts.operating_system and context:
+        # The engine answered without a name or an operating system to tell its product by (a short answer, or a
+        # product that leaves them out): the CLI's context then says where it looked, and that is what answered.
+        facts.product = products.fingerprint({"context": context}, answered=False)
     return facts

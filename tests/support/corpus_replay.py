@@ -106,7 +106,7 @@ def docker_version_text(text: str) -> Rows:
     (Version, ApiVersion, Os/Arch of the Client section), `version --format '{{json .Server.Platform.Name}}'`
     (the text after "Server:"), and, because kdoctor asks `docker system info` which the thread did not paste,
     that JSON with only what the Server section shows (ServerVersion, OSType and Architecture from
-    Engine's OS/Arch)."""
+    Engine's OS/Arch) and the Client section's `Context:` as ClientInfo.Context."""
     client, _, server = text.partition("\nServer:")
     ckv = _pairs(client)
     os_, _, arch = ckv.get("OS/Arch", "/").partition("/")
@@ -121,6 +121,8 @@ def docker_version_text(text: str) -> Rows:
         engine = server.split("Engine:", 1)[-1].split("containerd:", 1)[0]
         skv = _pairs(engine)
         doc: dict[str, Any] = {}
+        if ckv.get("Context"):  # the Client section's `Context:` line is docker info's ClientInfo.Context
+            doc["ClientInfo"] = {"Context": ckv["Context"]}
         if "Version" in skv:
             doc["ServerVersion"] = skv["Version"]
         if "/" in skv.get("OS/Arch", ""):

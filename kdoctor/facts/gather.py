@@ -13,7 +13,7 @@ from typing import Any
 
 from kdoctor import __version__
 from kdoctor.facts import emulation, engine, host, kind, kubectl, minikube, tools, vms
-from kdoctor.facts.model import Facts, ImagesFacts, ProbeRecord, ProbeStatus
+from kdoctor.facts.model import Facts, ImagesFacts, ProbeRecord, ProbeStatus, failure_status
 from kdoctor.runner import Runner
 
 
@@ -100,7 +100,13 @@ def gather(
         took = 0.0
         try:
             results[name], took = fut.result(timeout=remaining)
-            records[name] = ProbeRecord(status=ProbeStatus.OK)
+            # A probe that returned may still not have looked: its own listing failed (the facts say why).
+            failed = getattr(results[name], "failed", None)
+            records[name] = (
+                ProbeRecord(status=failure_status(failed), reason=failed[:300])
+                if isinstance(failed, str) and failed
+                else ProbeRecord(status=ProbeStatus.OK)
+            )
         except FutureTimeout:
             took = probe.deadline
             records[name] = ProbeRecord(

@@ -14,6 +14,7 @@ def probe_kind(runner: Runner, *, timeout: float = 10.0) -> KindFacts:
         res = runner.run(["kind", "get", "clusters"], timeout=timeout)
         if not res.ok:
             facts.errors.append(res.why())
+            facts.failed = res.why()
         else:
             for line in res.stdout.splitlines():
                 name = line.strip()
@@ -23,6 +24,7 @@ def probe_kind(runner: Runner, *, timeout: float = 10.0) -> KindFacts:
     ps = run_docker(runner, ["ps", "-a", "--filter", f"label={KIND_LABEL}", "--format", "{{json .}}"], timeout=timeout)
     if not ps.ok and not ps.not_found:
         facts.errors.append(ps.why())
+        facts.failed = facts.failed or ps.why()
     if ps.ok:
         for cluster, labels, row in node_rows(ps.stdout):
             node = KindNode(

@@ -97,4 +97,6 @@ def probe_minikube(runner: Runner, *, home: Path | None = None, timeout: float =
         facts.profiles = listed + [p for p in files if p.name not in known]
     else:
         facts.profiles = files
+        if facts.errors and not files and not file_errors and runner.which("minikube"):
+            facts.failed = facts.errors[0]  # the list failed and no profile file was there to read instead
     return facts

@@ -191,6 +191,9 @@ class MinikubeFacts(_Model):
     version: str | None = None
     profiles: list[MinikubeProfile] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)  # per-file problems, e.g. malformed config.json
+    # Why the profiles could not be listed at all (the list command failed and no profile file was read): the
+    # probe then counts as failed, so no check says "ok" about profiles it never saw.
+    failed: str | None = None
 
 
 class KindNode(_Model):
@@ -209,6 +212,9 @@ class KindFacts(_Model):
     version: str | None = None
     clusters: list[KindCluster] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
+    # Why the clusters could not be listed (`kind get clusters` or the node containers' listing failed): the probe
+    # then counts as failed, so no check says "ok: no kind clusters" about clusters it never saw.
+    failed: str | None = None
 
 
 class NodeFacts(_Model):

@@ -353,3 +353,35 @@ def test_images_of_the_current_cluster_via_kubectl(images: Images, machine, monk
     assert len(doc["images"][0]["sources"]) == 2
     paths = {r.path for r in server.requests}
     assert {"/api/v1/pods", "/apis/apps/v1/deployments"} <= paths  # all namespaces: the cluster-wide lists
+
+
+def test_images_of_a_cluster_whose_nodes_are_forbidden_say_what_they_assumed(
+    images: Images, machine, monkeypatch, cache_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 25, class 6: `kdoctor images -A` where the node list is Forbidden (real kubectl, recorded API server).
+    It cannot know the nodes' platform: it says so and which platform it assumed, and the run is incomplete (exit 3)
+    even though every image was judged; with --platform nothing is assumed."""
+    from tests import apiserver
+    from tests.conftest import DATA
+
+    machine.install("docker")
+    apiserver.link_kubectl(machine.bin)
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "web-1", "namespace": "shop"},
+        "spec": {"containers": [{"name": "web", "image": images.ref("multi")}]},
+    }
+    with apiserver.running_api_server(machine.root / "cluster") as server:
+        server.load(json.loads((DATA / "kube" / "nodes.json").read_text()), {"kind": "List", "items": [pod]})
+        server.forbid("nodes", "list")
+        monkeypatch.setenv("KUBECONFIG", str(server.kubeconfig))
+        res = run_kdoctor("images", "-A", "-o", "json", "--emulator", "qemu", "--no-suggest", timeout=60)
+        given = run_kdoctor("images", "-A", "-o", "json", "--emulator", "qemu", "--platform", "linux/arm64", timeout=60)
+    doc = json.loads(res.stdout)
+    assert res.returncode == 3, res.stderr
+    assert doc["platform_assumed"] and "nodes could not be read" in doc["platform_assumed"]
+    assert "forbidden" in doc["platform_assumed"].lower() and doc["platform"] in doc["platform_assumed"]
+    assert [i["verdict"] for i in doc["images"]] == ["native"]  # the image itself was still judged
+    gdoc = json.loads(given.stdout)
+    assert given.returncode == 0 and gdoc["platform_assumed"] is None, given.stderr

@@ -122,14 +122,22 @@ def images(
         inputs = read_inputs(files, env_files=env_file)
         uses += inputs.uses
     node_arch = None
+    nodes_unread: str | None = None
     if not refs and not files:
         uses, err = uses_from_cluster(runner, context=context, namespace=namespace, all_namespaces=all_namespaces)
         if err:
             raise UsageError(f"no images given and the cluster could not be read: {err}")
         from kdoctor.facts.kubectl import probe_node_arch  # only here: it loads the fact models (~0.1 s)
 
-        node_arch = probe_node_arch(runner, context)
+        node_arch, nodes_unread = probe_node_arch(runner, context)
     target = detect(runner, want_platform=wanted, want_emulator=emulator.value, node_arch=node_arch)
+    # Judging a cluster's images for a platform its nodes did not confirm is a guess: say so, and the run is not whole.
+    assumed = None
+    if not refs and not files and wanted is None and nodes_unread:
+        assumed = (
+            f"the cluster's nodes could not be read ({nodes_unread}); judged for {target.platform}, this machine's "
+            "platform: pass --platform os/arch for the nodes'"
+        )
     outcome = run_scan(
         uses,
         runner=runner,
@@ -146,6 +154,7 @@ def images(
         max_pulls=max_pulls,
         progress_console=None if output is Output.json else stderr_console(),
         inputs=inputs,
+        platform_assumed=assumed,
     )
     if output is Output.json:
         from kdoctor.report.jsonout import dumps

@@ -100,15 +100,16 @@ def probe_kubectl(runner: Runner) -> KubectlFacts:
     return facts
 
 
-def probe_node_arch(runner: Runner, context: str | None = None) -> str | None:
-    """The architecture most of the cluster's nodes report, or None."""
+def probe_node_arch(runner: Runner, context: str | None = None) -> tuple[str | None, str | None]:
+    """(the architecture most of the cluster's nodes report, or None; why the nodes could not be read, or None)."""
     res = run_kubectl(runner, "get", "nodes", "-o", "json", context=context, request_timeout=QUICK)
     if not res.ok:
-        return None
+        return None, kubectl_error(res)
     try:
-        return majority_arch([n.arch for n in node_rows(json.loads(res.stdout).get("items") or [])])
+        arch = majority_arch([n.arch for n in node_rows(json.loads(res.stdout).get("items") or [])])
     except (json.JSONDecodeError, AttributeError, TypeError):
-        return None
+        return None, "`kubectl get nodes` printed no node list kdoctor could read"
+    return arch, None if arch else "the nodes report no architecture"
 
 
 def list_records(k: KubectlFacts | None) -> dict[str, ProbeRecord]:

@@ -37,6 +37,7 @@ class ScanOutcome:
     deep: bool = False
     inputs: SourceReport = field(default_factory=SourceReport)
     unreachable: dict[str, str] = field(default_factory=dict)  # host -> why, for the rest of the run
+    platform_assumed: str | None = None  # why the target platform is this machine's, not the nodes' (could not look)
 
     @property
     def rows(self) -> list[ImageRow]:
@@ -48,7 +49,7 @@ class ScanOutcome:
         verdicts = {r.verdict for r in self.results}
         if verdicts & {V.CRASH, V.UNSUPPORTED}:
             return ExitCode.FINDINGS
-        if V.UNKNOWN in verdicts:
+        if V.UNKNOWN in verdicts or self.platform_assumed:
             return ExitCode.INCOMPLETE
         return ExitCode.OK
 
@@ -71,7 +72,8 @@ class ScanOutcome:
             "rate_limits": self.rate_limits,
             "pull_quota": self.pull_quota,
             "duration_ms": int(self.duration_s * 1000),
-            "notes": self.notes,
+            "notes": ([self.platform_assumed] if self.platform_assumed else []) + self.notes,
+            "platform_assumed": self.platform_assumed,
             "uses": sum(len(row.uses()) for row in rows),
             "unknown_by_host": unknown_by_host(rows),
             "unreachable": self.unreachable,
@@ -99,6 +101,7 @@ def run_scan(
     deep: bool = False,
     inputs: SourceReport | None = None,
     max_pulls: int | None = None,
+    platform_assumed: str | None = None,
 ) -> ScanOutcome:
     t0 = time.monotonic()
     with open_scanner(
@@ -139,5 +142,6 @@ def run_scan(
         deep=deep,
         inputs=inputs or SourceReport(),
         unreachable=unreachable,
+        platform_assumed=platform_assumed,
         pull_quota=quota.report(),
     )

@@ -70,6 +70,8 @@ def render(outcome: ScanOutcome, console: Console, *, verbose: bool = False) -> 
         console.print(
             f"unknown on {escape(host)}: {len(entry['images'])} image(s): {escape('; '.join(entry['reasons']))}"
         )
+    if outcome.platform_assumed:
+        console.print(f"note: {outcome.platform_assumed}", markup=False, highlight=False)
     for note in outcome.notes:
         console.print(f"note: {note}", markup=False, highlight=False)
     for registry, q in outcome.pull_quota.items():

@@ -91,3 +91,33 @@ def test_host_memory_unknown_is_not_ok() -> None:
     facts = mac_facts()
     facts.host = HostFacts(os="darwin", arch="arm64", apple_silicon=True)
     assert findings(facts, "KD103")[0][0] == "info"
+
+
+def test_a_category_with_every_check_skipped_is_not_ticked() -> None:
+    """Issue 25, class 11: a headline says "[-] … (not checked: …)" when every check under it was skipped, and names
+    how many were not checked when only some were; a ✓ always means something was looked at."""
+    import io
+
+    from rich.console import Console
+
+    from kdoctor.report.human import render_human
+    from kdoctor.report.model import Category, Finding, Report, Severity
+
+    def f(fid: str, cat: Category, sev: Severity, msg: str) -> Finding:
+        return Finding(id=fid, category=cat, severity=sev, title=fid, message=msg)
+
+    report = Report(
+        findings=[
+            f("KD401", Category.EMULATION, Severity.SKIPPED, "the container engine is not reachable"),
+            f("KD403", Category.EMULATION, Severity.SKIPPED, "the container engine is not reachable"),
+            f("KD102", Category.HOST, Severity.OK, "Apple M2 Pro"),
+            f("KD103", Category.HOST, Severity.SKIPPED, "sysctl did not answer"),
+        ]
+    )
+    out = io.StringIO()
+    render_human(report, Console(file=out, width=200, color_system=None))
+    lines = out.getvalue().splitlines()
+    emulation = next(line for line in lines if "emulation" in line.lower() and line.startswith("["))
+    host = next(line for line in lines if line.startswith("[") and "Host" in line)
+    assert emulation.startswith("[-]") and "not checked: the container engine is not reachable" in emulation
+    assert host.startswith("[✓]") and "1 of 2 not checked" in host

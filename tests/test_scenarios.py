@@ -37,7 +37,7 @@ EXPECTED: dict[str, tuple[int, set[tuple[str, str, str | None]]]] = {
         ("KD301", "error", None),
         ("KD302", "skipped", None), ("KD303", "skipped", None), ("KD304", "skipped", None),
         ("KD305", "info", None),  # no version read: known-bad releases not checked
-        ("KD401", "skipped", None), ("KD402", "info", None), ("KD403", "skipped", None), ("KD404", "info", None),
+        ("KD401", "skipped", None), ("KD402", "skipped", None), ("KD403", "skipped", None), ("KD404", "info", None),
         ("KD601", "info", "dev"),
         ("KD603", "skipped", None), ("KD604", "skipped", None),
         ("KD704", "warning", "dev"),

@@ -103,3 +103,13 @@ def test_the_figure(capsys: pytest.CaptureFixture[str]) -> None:
         )
     assert n - len(alone) >= FLOOR["alone"] and n - len(ctx) >= FLOOR["context"]
     assert len(claimed) <= FLOOR["negatives_claimed"]
+
+
+def test_no_advice_names_an_unknown_platform() -> None:
+    """Issue 25, class 11: with the direction unknown, fixes say "the node's platform" in words, never
+    "linux/unknown", over every real log of the three why corpora."""
+    logs = [s["log"] for s in SAMPLES]
+    for folder in ("why", "why-heldout"):
+        logs += [yaml.safe_load(p.read_text(encoding="utf-8"))["log"] for p in (CORPUS.parent / folder).glob("*.yaml")]
+    advice = [fix for log in logs for fix in explain_log(log).to_json()["fixes"]]
+    assert advice and not [a for a in advice if "/unknown" in a or " unknown" in a.split("(")[0]]

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from kdoctor.checks.catalogue import Ctx, check
 from kdoctor.facts.model import Facts
-from kdoctor.report.model import Finding
+from kdoctor.report.model import Finding, Severity
 
 
 def _source(facts: Facts) -> str:
@@ -46,13 +46,15 @@ def libkrun_no_rosetta(facts: Facts, c: Ctx) -> Iterator[Finding]:
             "Docker Desktop uses Docker VMM (libkrun), which cannot use Rosetta: amd64 "
             "containers go through QEMU whatever the Rosetta setting says"
         )
-    elif (
-        e is not None
-        and e.product in ("docker-desktop", "unknown")
-        and (e.docker_desktop is None or e.docker_desktop.error)
-    ):
+    elif e is not None and e.product == "docker-desktop" and (e.docker_desktop is None or e.docker_desktop.error):
         # Only Docker Desktop's settings say whether it runs Docker VMM; they were not read.
         yield c.info("Docker Desktop's settings were not read: Docker VMM (libkrun) not checked")
+    elif e is None or e.product == "unknown":
+        # No product known: nothing says whether a Docker VMM could be in play, so this was not checked (issue 25,
+        # class 11: it spoke of Docker Desktop's settings on machines with no Docker Desktop).
+        yield c.problem(
+            "which product runs the engine is not known: Docker VMM (libkrun) not checked", severity=Severity.SKIPPED
+        )
     else:
         yield c.ok("not running on libkrun / Docker VMM")
 

@@ -32,13 +32,23 @@ HEADLINE = {
 }
 
 
+# A category whose every check was skipped was not looked at: a ✓ there would read as "verified" (users of flutter
+# doctor complained of exactly this roll-up, flutter/flutter#3625).
+NOT_CHECKED = "[dim][-][/]"
+
+
 def _headline(cat: Category, findings: list[Finding]) -> str:
-    worst = max(RANK[f.severity] for f in findings)
+    title = CATEGORY_TITLES[cat]
+    skipped = [f for f in findings if f.severity is Severity.SKIPPED]
+    if len(skipped) == len(findings):
+        return f"{NOT_CHECKED} [bold]{title}[/] (not checked: {escape(skipped[0].message)})"
+    worst = max(RANK[f.severity] for f in findings if f.severity is not Severity.SKIPPED)
     box = BOX[worst][0]
     lead = [f for f in findings if f.id == HEADLINE.get(cat) and f.severity in (Severity.OK, Severity.INFO)]
-    summary = lead[0].message if lead and worst <= 1 else ""
-    title = CATEGORY_TITLES[cat]
-    return f"{box} [bold]{title}[/]" + (f" ({escape(summary)})" if summary else "")
+    parts = [lead[0].message] if lead and worst <= 1 else []
+    if skipped:
+        parts.append(f"{len(skipped)} of {len(findings)} not checked")
+    return f"{box} [bold]{title}[/]" + (f" ({escape('; '.join(parts))})" if parts else "")
 
 
 def render_human(report: Report, console: Console, *, verbose: bool = False, title: str = "diagnose") -> None:

@@ -136,10 +136,11 @@ def attribute(matches: list[Match], known: Known) -> Attribution:
 
 
 def placeholders(att: Attribution, main: Match | None) -> dict[str, str]:
+    # An unknown direction is said in words, never as "linux/unknown" (issue 25, class 11).
     return {
-        "node_arch": att.node_arch,
-        "image_arch": att.image_arch,
-        "node_platform": f"linux/{att.node_arch}",
+        "node_arch": att.node_arch if att.node_arch != "unknown" else "the node's architecture",
+        "image_arch": att.image_arch if att.image_arch != "unknown" else "the image's architecture",
+        "node_platform": f"linux/{att.node_arch}" if att.node_arch != "unknown" else "the node's platform",
         "emulator": att.emulator,
         "feature": (main.signature.feature if main else None) or "the missing instruction set",
     }

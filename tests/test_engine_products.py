@@ -229,3 +229,22 @@ def test_colima_and_lima_vms_listed() -> None:
     )
     doc = '[{"name": "default", "status": "Running", "vmType": "vz", "arch": "aarch64", "cpus": 4}]'
     assert [(v.product, v.vm_type, v.arch) for v in parse_list("lima", doc)] == [("lima", "vz", "arm64")]
+
+
+def test_a_colima_engine_without_its_size_takes_it_from_the_one_running_vm() -> None:
+    """Issue 25, class 7: `docker info` answered (Colima, by its context) without NCPU/MemTotal; `colima list --json`
+    names one running VM with 4 CPUs and 8 GiB (the shape of tests/corpus/diagnose colima cases): that is the engine's
+    size. Two running Colima VMs: which one answers is not known, so nothing is taken."""
+    from kdoctor.facts.gather import assemble
+    from kdoctor.facts.model import EngineFacts, ProbeRecord, ProbeStatus, VMFacts
+
+    def facts_with(*vms: VMFacts) -> Any:
+        eng = EngineFacts(reachable=True, product="colima", context="colima", server_version="27.4.0")
+        ok = ProbeRecord(status=ProbeStatus.OK)
+        return assemble({"engine": eng, "vms": list(vms)}, {"engine": ok, "vms": ok})
+
+    vm = VMFacts(product="colima", name="default", status="Running", cpus=4, memory=8 * 1024**3, arch="arm64")
+    eng = facts_with(vm, VMFacts(product="colima", name="old", status="Stopped", cpus=2)).engine
+    assert (eng.ncpu, eng.mem_total) == (4, 8 * 1024**3)
+    eng = facts_with(vm, VMFacts(product="colima", name="x86", status="Running", cpus=2, memory=2 * 1024**3)).engine
+    assert (eng.ncpu, eng.mem_total) == (None, None)

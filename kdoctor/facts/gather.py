@@ -139,6 +139,22 @@ def gather(
     return facts
 
 
+def _size_from_the_vm_list(facts: Facts) -> None:
+    """A Colima or Lima engine that answered without its size (issue 25, class 7): the one running VM of that
+    product in `colima list --json` / `limactl list --json` is the engine's VM, and its CPUs, memory and VM type
+    are the engine's. With several running VMs of the product, which one answers is not known: nothing is taken."""
+    eng, vms = facts.engine, facts.vms or []
+    if eng is None or not eng.reachable or eng.product not in ("colima", "lima"):
+        return
+    running = [v for v in vms if v.product == eng.product and (v.status or "").lower() == "running"]
+    if len(running) != 1:
+        return
+    vm = running[0]
+    eng.ncpu = eng.ncpu if eng.ncpu is not None else vm.cpus
+    eng.mem_total = eng.mem_total if eng.mem_total is not None else vm.memory
+    eng.vm_type = eng.vm_type or vm.vm_type
+
+
 def assemble(results: dict[str, Any], records: dict[str, ProbeRecord]) -> Facts:
     facts = Facts(
         kdoctor_version=__version__,
@@ -155,6 +171,7 @@ def assemble(results: dict[str, Any], records: dict[str, ProbeRecord]) -> Facts:
     facts.kind = results.get("kind")
     facts.kubectl = results.get("kubectl")
     facts.vms = results.get("vms")
+    _size_from_the_vm_list(facts)
     node, entries, why_not = results.get("binfmt") or (
         None,
         None,

@@ -124,3 +124,22 @@ def test_compose_build_with_a_local_pull_policy_is_not_looked_up(tmp_path: Path)
         ("build-only", "pull_policy: build"),
         ("build-only", "pull_policy: never"),
     ]
+
+
+def test_an_unset_variable_is_shown_as_written(tmp_path: Path) -> None:
+    """Issue 25, class 10: an image whose variable is unset is shown as written (`…:${TAG}-java`), not as the
+    broken string interpolation leaves (`…:-java`); JSON keeps `ref` and adds `written`."""
+    from tests.support.cli import IMAGES_ARM64_QEMU, run_kdoctor
+
+    f = tmp_path / "compose.yaml"
+    f.write_text("services:\n  agent:\n    image: apache/skywalking-java-agent:${SW_TAG}-java\n")
+    env = {"KDOCTOR_CACHE_DIR": str(tmp_path / "c"), "NO_COLOR": "1", "COLUMNS": "200"}
+    text = run_kdoctor(*IMAGES_ARM64_QEMU, "-f", str(f), env=env)
+    assert "apache/skywalking-java-agent:${SW_TAG}-java" in text.stdout and ":-java " not in text.stdout
+    assert "not looked up: 1 image(s)" in text.stdout and "unknown on (not looked up)" not in text.stdout
+    doc = run_kdoctor(*IMAGES_ARM64_QEMU, "-f", str(f), "-o", "json", env=env).json
+    (img,) = doc["images"]
+    assert (
+        img["ref"] == "apache/skywalking-java-agent:-java"
+        and img["written"] == "apache/skywalking-java-agent:${SW_TAG}-java"
+    )

@@ -64,3 +64,16 @@ def test_policy_patterns_are_never_images() -> None:
     for case in (c for c in CASES if c.startswith("kyverno-")):
         want, found, tolerated = _case(case)
         assert not [r for r in found if r not in want and r not in tolerated], (case, found)
+
+
+def test_a_file_of_resources_with_no_readable_image_is_not_all_fine(tmp_path: Path) -> None:
+    """Issue 25, class 8: a real Jaeger CR with no image field (the operator pulls its default images): the text
+    says, without -v, that what it pulls is not known, and the run exits 3 instead of 0 ("0 images, none")."""
+    from tests.support.cli import IMAGES_ARM64_QEMU, run_kdoctor
+
+    case = CORPUS / "jaeger-production-noimage-tiagoavelino"
+    files = [str(case / f["path"]) for f in yaml.safe_load((case / "expected.yaml").read_text())["files"]]
+    env = {"KDOCTOR_CACHE_DIR": str(tmp_path / "cache"), "NO_COLOR": "1"}
+    res = run_kdoctor(*IMAGES_ARM64_QEMU, *[a for f in files for a in ("-f", f)], env=env, timeout=60)
+    assert res.returncode == 3, res.stderr
+    assert "name no image kdoctor can read" in res.stdout and "Jaeger/" in res.stdout, res.stdout

@@ -43,13 +43,20 @@ class ScanOutcome:
     def rows(self) -> list[ImageRow]:
         return group_rows(self.results)
 
+    @property
+    def unread_resources(self) -> list[str]:
+        """Resources that name no image kdoctor can read (no pod template, no catalogued field): their operator
+        pulls something, and what is not known."""
+        return [f"{s.file}: {s.where}" for s in self.inputs.skipped if s.reason == "no-pod-template"]
+
     def exit_code(self) -> int:
         if self.inputs.errors:  # a file that could not be read: the others were scanned, the run is not whole
             return ExitCode.USAGE
         verdicts = {r.verdict for r in self.results}
         if verdicts & {V.CRASH, V.UNSUPPORTED}:
             return ExitCode.FINDINGS
-        if V.UNKNOWN in verdicts or self.platform_assumed:
+        # Nothing judged while resources were there whose images kdoctor cannot read: not "all fine" (issue 25).
+        if V.UNKNOWN in verdicts or self.platform_assumed or (not self.results and self.unread_resources):
             return ExitCode.INCOMPLETE
         return ExitCode.OK
 

@@ -55,7 +55,8 @@ def render(outcome: ScanOutcome, console: Console, *, verbose: bool = False) -> 
     for row in rows:
         r = row.main
         go = r.entrypoint.go_version if r.entrypoint and r.entrypoint.go_version else ""
-        name = (r.ref or "(empty)") + (f" [{r.platform_override}]" if r.platform_override else "")
+        # An image with an unset variable is shown as written, not as the broken string Compose would make of it.
+        name = (r.written or r.ref or "(empty)") + (f" [{r.platform_override}]" if r.platform_override else "")
         plats = ", ".join(r.platforms) or "-"
         table.add_row(
             escape(name), escape(plats), f"[{STYLE[r.verdict]}]{r.verdict}[/]", go, escape(_why(row, verbose))
@@ -67,9 +68,8 @@ def render(outcome: ScanOutcome, console: Console, *, verbose: bool = False) -> 
     n_uses = sum(len(row.uses()) for row in rows)
     console.print(f"{len(rows)} image(s) in {n_uses} use(s): {summary or 'none'} in {outcome.duration_s:.2f}s")
     for host, entry in unknown_by_host(rows).items():
-        console.print(
-            f"unknown on {escape(host)}: {len(entry['images'])} image(s): {escape('; '.join(entry['reasons']))}"
-        )
+        where = "not looked up" if host == "(not looked up)" else f"unknown on {escape(host)}"
+        console.print(f"{where}: {len(entry['images'])} image(s): {escape('; '.join(entry['reasons']))}")
     if outcome.platform_assumed:
         console.print(f"note: {outcome.platform_assumed}", markup=False, highlight=False)
     for note in outcome.notes:
@@ -79,6 +79,15 @@ def render(outcome: ScanOutcome, console: Console, *, verbose: bool = False) -> 
         used = f" (this scan spent {q['pulls_used']})" if q["pulls_used"] else ""
         console.print(f"{registry}: {q['advice']}{used}", markup=False, highlight=False)
     inputs = outcome.inputs
+    unread = outcome.unread_resources
+    if unread:  # said without -v: an operator resource kdoctor cannot read pulls something all the same
+        shown = "; ".join(unread[:3]) + (f"; and {len(unread) - 3} more" if len(unread) > 3 else "")
+        console.print(
+            f"note: {len(unread)} resource(s) name no image kdoctor can read (no pod template, no field in "
+            f"checks/image-fields.yaml), so what they make the cluster pull is not known: {shown}",
+            markup=False,
+            highlight=False,
+        )
     for e in inputs.errors:
         console.print(f"[red]error[/]: {escape(e.text())}" + (f"\n  hint: {escape(e.hint)}" if e.hint else ""))
     if verbose:

@@ -28,6 +28,7 @@ class ImageResult:
     args: list[str] | None = None
     risks: list[Risk] = field(default_factory=list)  # risk-catalogue rules the image matches (checks/risks.yaml)
     platform_override: str | None = None  # a Compose `platform:`: another image than the default pull
+    written: str | None = None  # the reference as written when a variable in it is unset (`ref` is interpolated)
     origins: list[Origin] = field(default_factory=list)
     registry: str | None = None  # the host asked, for grouping unknowns
 
@@ -41,6 +42,7 @@ class ImageResult:
             args=use.args,
             platform_override=use.platform,
             origins=list(use.origins),
+            written=use.written,
             **fields,
         )
 
@@ -48,6 +50,7 @@ class ImageResult:
         ep = self.entrypoint
         return {
             "ref": self.ref,
+            "written": self.written,
             "resolved": self.resolved,
             "digest": self.digest,
             "kind": self.kind,

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as FuturesTimeout
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kdoctor.errors import KdoctorError
@@ -231,9 +231,7 @@ class Scanner:
                 g.sources.extend(s for s in u.sources if s not in g.sources)
                 g.origins.extend(o for o in u.origins if o not in g.origins)
             else:
-                groups[k] = ImageUse(
-                    u.ref, u.command, u.args, u.platform, list(u.sources), list(u.origins), list(u.unset), u.problem
-                )
+                groups[k] = replace(u, sources=list(u.sources), origins=list(u.origins), unset=list(u.unset))
         planned = []
         for use in groups.values():
             with suppress(ReferenceError):  # reported by scan_one

@@ -204,6 +204,7 @@ class ComposeLoader:
                 platform=interpolate(str(platform), p.lookup, Issues()).strip() or None if platform else None,
                 origins=[Origin(self.entry, f"service {name}", None, path)],
                 unset=list(dict.fromkeys(issues.unset)),
+                written=str(image).strip() if issues.unset else None,
                 problem=problem,
             )
         )

@@ -37,6 +37,7 @@ class ImageUse:
     sources: list[str] = field(default_factory=list)
     origins: list[Origin] = field(default_factory=list)
     unset: list[str] = field(default_factory=list)  # Compose variables in the image that are unset, no default
+    written: str | None = None  # the reference as written, when a variable in it is unset (shown instead of `ref`)
     problem: str | None = None  # why this reference is not looked up (unrendered template, empty image)
 
     def __post_init__(self) -> None:
@@ -53,7 +54,7 @@ class ImageUse:
 
     def scan_key(self) -> tuple[object, ...]:
         """What makes two uses one lookup: the same process of the same image, and the same reason not to look."""
-        return (*self.key(), tuple(self.unset), self.problem)
+        return (*self.key(), tuple(self.unset), self.problem, self.written)
 
 
 @dataclass

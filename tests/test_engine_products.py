@@ -248,3 +248,28 @@ def test_a_colima_engine_without_its_size_takes_it_from_the_one_running_vm() -> 
     assert (eng.ncpu, eng.mem_total) == (4, 8 * 1024**3)
     eng = facts_with(vm, VMFacts(product="colima", name="x86", status="Running", cpus=2, memory=2 * 1024**3)).engine
     assert (eng.ncpu, eng.mem_total) == (None, None)
+
+
+def test_docker_desktop_s_release_from_docker_version_when_docker_info_fails(
+    machine: FakeMachine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 25, class 7: `docker info` fails (here: exits 1 with a server error, as when its daemon is wedged)
+    while `docker version` answered with Docker Desktop's platform name: the product and its release are known
+    (`Server: Docker Desktop 4.39.0 (184744)`, the form tests/corpus/diagnose docker-desktop-4-39-rosetta-elf
+    shows), so KD305 can judge the release."""
+    err = "Error response from daemon: context deadline exceeded"
+    replay(
+        machine,
+        monkeypatch,
+        {
+            "docker": [
+                {"argv": ["system", "info", "--format", "{{json .}}"], "stdout": "", "stderr": err, "code": 1},
+                {
+                    "argv": ["version", "--format", "{{json .Server.Platform.Name}}"],
+                    "stdout": '"Docker Desktop 4.39.0 (184744)"\n',
+                },
+            ]
+        },
+    )
+    eng = engine.probe_engine(SubprocessRunner())
+    assert not eng.reachable and eng.product == "docker-desktop" and eng.product_version == "4.39.0"

@@ -216,7 +216,9 @@ def _platform_name(stdout: str) -> str | None:
 def _docker_answer(res: Any, platform: str | None) -> EngineFacts:
     """EngineFacts from `docker system info`: reachable when the server said anything about itself."""
     if res.not_found or res.timed_out:
-        return EngineFacts(reachable=False, error=res.why())
+        # `docker version` may have answered where `docker info` hung: its platform name still names the product.
+        product = products.fingerprint({"platform": platform}, answered=False) if platform else "unknown"
+        return EngineFacts(reachable=False, error=res.why(), product=product)
     try:
         data = parse_info(res.stdout)
     except ValueError:
@@ -231,8 +233,9 @@ def _docker_answer(res: Any, platform: str | None) -> EngineFacts:
         reason = "; ".join(str(e) for e in server_errors) if server_errors else res.why()
         if res.ok and not server_errors:
             reason = "docker info printed no server information"
-        # Only the CLI's context is left to say which product was expected to answer.
-        product = products.fingerprint({"context": context}, answered=False) if context else "unknown"
+        # Only the CLI's context, and `docker version`'s platform name when it answered, are left to say which
+        # product was expected to answer.
+        product = products.fingerprint({"context": context, "platform": platform}, answered=False)
         return EngineFacts(reachable=False, error=reason[:300], context=context, product=product)
     try:
         facts = engine_from_info(data, platform)

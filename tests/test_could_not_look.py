@@ -159,3 +159,58 @@ def test_a_stopped_cluster_is_a_finding_not_an_incomplete_report() -> None:
     assert not run_checks(_kubectl_facts(server_error=err)).incomplete
     listed = _kubectl_facts(server_reachable=True, server_version="v1.33.1", list_error="context deadline exceeded")
     assert run_checks(listed).incomplete  # the server answered but the listing timed out: checks could not run
+
+
+class _EverythingTimesOut:
+    """A runner on whose PATH every tool is installed and every command times out (issue 25, class 6)."""
+
+    def which(self, name: str) -> str | None:
+        return f"/opt/homebrew/bin/{name}"
+
+    def run(self, argv: Any, *, timeout: float = 10.0, env: Any = None, input: Any = None) -> Any:
+        from kdoctor.runner import TIMED_OUT, CommandResult
+
+        return CommandResult(tuple(argv), TIMED_OUT, "", f"kdoctor: timed out after {timeout:g}s", timeout)
+
+    def stream(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+
+# Probes that may stay "ok" when every command they run times out, each with why that is not a hole.
+OK_WHEN_EVERYTHING_TIMES_OUT = {
+    "tools.minikube": "the binary was found (which); a version that timed out is KD203's finding",
+    "tools.kind": "likewise",
+    "tools.kubectl": "likewise",
+    "tools.docker": "likewise",
+    "engine": "an engine that does not answer is a finding in itself (KD301, with the timeout as its reason)",
+    "binfmt": INDIRECT["binfmt"],
+}
+# Findings that may be "ok" then, each with why it does not rest on what timed out.
+OK_FINDINGS_WHEN_EVERYTHING_TIMES_OUT = {
+    "KD202": "tools on PATH, which is read without running them",
+    "KD305": "the known-bad table lists no release of the product at all, whatever its version",
+    "KD306": "settings files read from disk, not through a command",
+}
+
+
+def test_a_probe_whose_every_command_times_out_never_says_ok(tmp_path: Path) -> None:
+    """Derived from the code: every probe gather runs (build_probes), on a machine where each command times out,
+    is recorded as not having looked (the record gather would write: record_for), unless listed above with why;
+    and the checks then say "ok" only where the finding does not rest on a command."""
+    from kdoctor.facts.gather import Missing, assemble, record_for
+
+    results: dict[str, Any] = {}
+    records: dict[str, ProbeRecord] = {}
+    for probe in gather.build_probes(_EverythingTimesOut(), tmp_path, "darwin"):
+        try:
+            results[probe.name] = probe.fn()
+            records[probe.name] = record_for(results[probe.name])
+        except Missing as exc:
+            records[probe.name] = ProbeRecord(status=ProbeStatus.MISSING, reason=str(exc))
+        except Exception as exc:
+            records[probe.name] = ProbeRecord(status=ProbeStatus.ERROR, reason=str(exc))
+    said_ok = {n for n, r in records.items() if r.status is ProbeStatus.OK}
+    assert said_ok == set(OK_WHEN_EVERYTHING_TIMES_OUT), {n: records[n] for n in said_ok}
+    findings = run_checks(assemble(results, records)).findings
+    ok = {f.id for f in findings if f.severity is Severity.OK}
+    assert ok <= set(OK_FINDINGS_WHEN_EVERYTHING_TIMES_OUT), [f.message for f in findings if f.id in ok]

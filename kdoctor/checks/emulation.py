@@ -49,6 +49,9 @@ def libkrun_no_rosetta(facts: Facts, c: Ctx) -> Iterator[Finding]:
     elif e is not None and e.product == "docker-desktop" and (e.docker_desktop is None or e.docker_desktop.error):
         # Only Docker Desktop's settings say whether it runs Docker VMM; they were not read.
         yield c.info("Docker Desktop's settings were not read: Docker VMM (libkrun) not checked")
+    elif e is not None and e.product == "podman" and e.vm_type is None:
+        # A Podman machine may run on libkrun; its provider was not read, so this was not checked.
+        yield c.problem("the Podman machine's provider was not read: libkrun not checked", severity=Severity.SKIPPED)
     elif e is None or e.product == "unknown":
         # No product known: nothing says whether a Docker VMM could be in play, so this was not checked (issue 25,
         # class 11: it spoke of Docker Desktop's settings on machines with no Docker Desktop).

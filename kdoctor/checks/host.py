@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from kdoctor.checks.catalogue import Ctx, check
 from kdoctor.facts.model import GIB, Facts, gib
-from kdoctor.report.model import Finding
+from kdoctor.report.model import Finding, Severity
 
 
 @check("KD101", needs=("host",))
@@ -19,6 +19,8 @@ def python_under_rosetta(facts: Facts, c: Ctx) -> Iterator[Finding]:
             "(an Intel Homebrew or installer under /usr/local)",
             data={"python_translated": True},
         )
+    elif h.python_translated is None and h.os == "darwin":
+        yield c.problem("sysctl did not say whether this Python runs under Rosetta", severity=Severity.SKIPPED)
     else:
         yield c.ok()
 

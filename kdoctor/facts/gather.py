@@ -73,6 +73,15 @@ def build_probes(runner: Runner, home: Path, system: str | None = None) -> list[
     ]
 
 
+def record_for(result: Any) -> ProbeRecord:
+    """How a probe that returned went: ok, unless the result says it returned without having looked (a `failed`
+    reason: its own listing failed)."""
+    failed = getattr(result, "failed", None)
+    if isinstance(failed, str) and failed:
+        return ProbeRecord(status=failure_status(failed), reason=failed[:300])
+    return ProbeRecord(status=ProbeStatus.OK)
+
+
 def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     t0 = time.monotonic()
     return fn(), time.monotonic() - t0
@@ -100,13 +109,7 @@ def gather(
         took = 0.0
         try:
             results[name], took = fut.result(timeout=remaining)
-            # A probe that returned may still not have looked: its own listing failed (the facts say why).
-            failed = getattr(results[name], "failed", None)
-            records[name] = (
-                ProbeRecord(status=failure_status(failed), reason=failed[:300])
-                if isinstance(failed, str) and failed
-                else ProbeRecord(status=ProbeStatus.OK)
-            )
+            records[name] = record_for(results[name])
         except FutureTimeout:
             took = probe.deadline
             records[name] = ProbeRecord(

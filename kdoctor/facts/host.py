@@ -37,9 +37,12 @@ def probe_host(runner: Runner, *, system: str | None = None, home: Path | None =
     if system == "darwin":
         # platform.machine() says x86_64 inside a Rosetta-translated Python; the kernel knows better.
         translated = _sysctl(runner, "sysctl.proc_translated")
-        facts.python_translated = translated == "1" if translated is not None else False
-        if _sysctl(runner, "hw.optional.arm64") == "1":
+        facts.python_translated = translated == "1" if translated is not None else None
+        arm64 = _sysctl(runner, "hw.optional.arm64")
+        if arm64 == "1":
             facts.arch = "arm64"
+        if translated is None and arm64 is None:
+            facts.failed = "sysctl did not answer (sysctl.proc_translated, hw.optional.arm64)"
         facts.apple_chip = _sysctl(runner, "machdep.cpu.brand_string")
         facts.apple_silicon = facts.arch == "arm64"
         ver = runner.run(["sw_vers", "-productVersion"], timeout=3)

@@ -77,6 +77,8 @@ def probe_kubectl(runner: Runner) -> KubectlFacts:
         pods_f = pool.submit(run_kubectl, runner, "get", "pods", "-A", "-o", "json", request_timeout=QUICK)
         ctx, ver, nodes, pods = ctx_f.result(), ver_f.result(), nodes_f.result(), pods_f.result()
     facts.current_context = ctx.stdout.strip() or None if ctx.ok else None
+    if not ctx.ok and "current-context is not set" not in ctx.stderr:
+        facts.failed = kubectl_error(ctx)
     try:
         data = json.loads(ver.stdout) if ver.stdout.strip() else {}
     except json.JSONDecodeError:

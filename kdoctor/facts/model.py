@@ -71,6 +71,9 @@ class HostFacts(_Model):
     memory_available: int = 0
     cpus: int = 0
     disk_free: int | None = None  # bytes, on the home volume
+    # On a Mac, why the kernel's answers (sysctl) could not be read: the real architecture and Rosetta are then not
+    # known, and the probe counts as failed rather than guessing from this Python's own view.
+    failed: str | None = None
 
 
 class ToolFacts(_Model):
@@ -246,6 +249,9 @@ class KubectlFacts(_Model):
     # failure is recorded as the probe record `kubectl.nodes`/`kubectl.pods` (status error or timeout).
     nodes_error: str | None = None
     pods_error: str | None = None
+    # Why kubectl could not say which cluster is current (`config current-context` failed for another reason than
+    # "not set", e.g. a timeout): "no cluster" would then be a guess, so the probe counts as failed.
+    failed: str | None = None
 
 
 class ImageFact(_Model):

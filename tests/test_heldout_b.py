@@ -193,6 +193,9 @@ def images_figures() -> dict[str, Any]:
 # The first score, taken on 2026-12-07 at the commit that added this set, before any rule changed (issue 25).
 BEFORE_WHY = {"alone": 27, "context": 27, "negatives_claimed": 1}
 BEFORE_IMAGES = {"found": 54, "extra": 8}
+# Where the figures stood at the end of that stop (issue 25's mechanisms built on other samples); never worse.
+NOW_IMAGES = {"found": 54, "extra": 4}
+NOW_DIAGNOSE = 40
 
 
 def test_every_label_maps_through_the_synonym_table() -> None:
@@ -227,7 +230,7 @@ def test_images_heldout_b_does_not_get_worse(capsys: pytest.CaptureFixture[str])
             f"variables expected {f['unset_expected']}, reported unset {f['unset_found']}\n  misses: "
             f"{f['misses']}\n  extras: {f['extras']}"
         )
-    assert f["found"] >= BEFORE_IMAGES["found"] and f["extra"] <= BEFORE_IMAGES["extra"]
+    assert f["found"] >= NOW_IMAGES["found"] and f["extra"] <= NOW_IMAGES["extra"]
 
 
 # --- diagnose ------------------------------------------------------------------------------------------------------
@@ -289,4 +292,4 @@ def test_diagnose_heldout_b_does_not_get_worse(
             f"\ndiagnose held-out-b: reached {reached} of {total} conclusions in {len(cases)} cases; misses: "
             + ("; ".join(misses) or "none")
         )
-    assert reached >= BEFORE_DIAGNOSE
+    assert reached >= max(BEFORE_DIAGNOSE, NOW_DIAGNOSE)

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -57,21 +58,21 @@ def test_the_ca_bundle_starts_loading_before_the_cli_only_for_images(argv: list[
     assert res.stdout.strip().splitlines()[-1] == ("started" if started else "not started"), res.stderr[-400:]
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        ["diagnose"],
-        ["facts"],
-        ["explain"],
-        ["checks"],
-        ["images"],
-        ["up"],
-        ["down"],
-        ["why"],
-        ["profiles"],
-        ["profiles", "show"],
-    ],
-)
+def _commands() -> list[list[str]]:
+    """Every command the app registers, groups and their sub-commands included: a new command is covered here
+    without editing this file."""
+
+    def name(c: Any) -> str:
+        return str(c.name or c.callback.__name__.replace("_", "-"))
+
+    out = [[name(c)] for c in app.registered_commands]
+    for g in app.registered_groups:
+        out.append([str(g.name)])
+        out += [[str(g.name), name(c)] for c in g.typer_instance.registered_commands]
+    return out
+
+
+@pytest.mark.parametrize("command", _commands(), ids=" ".join)
 def test_every_command_has_help(command: list[str]) -> None:
     result = CliRunner().invoke(app, [*command, "--help"])
     assert result.exit_code == 0 and "Usage" in result.stdout

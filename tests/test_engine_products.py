@@ -273,3 +273,13 @@ def test_docker_desktop_s_release_from_docker_version_when_docker_info_fails(
     )
     eng = engine.probe_engine(SubprocessRunner())
     assert not eng.reachable and eng.product == "docker-desktop" and eng.product_version == "4.39.0"
+
+
+def test_every_product_has_a_name_to_print() -> None:
+    """A product added to checks/engines.yaml and `Product` also needs the words the report prints for it."""
+    from typing import get_args
+
+    from kdoctor.checks.engine import PRODUCT_NAMES
+    from kdoctor.facts.model import Product
+
+    assert set(PRODUCT_NAMES) == set(get_args(Product))

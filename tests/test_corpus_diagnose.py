@@ -27,6 +27,7 @@ def test_the_corpus_is_large_and_every_case_says_what_it_checks() -> None:
             assert "known_miss" not in c or c["known_miss"].strip(), (case.name, c)
 
 
+@pytest.mark.slow  # each case runs every probe through the fakes (~0.6 s a case, 39 cases)
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
 def test_case(case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # setup_machine writes os.environ; monkeypatch restores every variable it may touch.

@@ -262,6 +262,7 @@ REPLAY_ENV = (
 )
 
 
+@pytest.mark.slow  # replays 14 setups through the fakes
 def test_diagnose_heldout_b_does_not_get_worse(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

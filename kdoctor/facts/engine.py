@@ -217,7 +217,7 @@ def _docker_answer(res: Any, platform: str | None) -> EngineFacts:
     """EngineFacts from `docker system info`: reachable when the server said anything about itself."""
     if res.not_found or res.timed_out:
         # `docker version` may have answered where `docker info` hung: its platform name still names the product.
-        product = products.fingerprint({"platform": platform}, answered=False) if platform else "unknown"
+        product = products.fingerprint({"platform": platform}, answered=False)
         return EngineFacts(reachable=False, error=res.why(), product=product)
     try:
         data = parse_info(res.stdout)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from kdoctor.images.command import ScanOutcome
 from kdoctor.images.judge import verdict as V
-from kdoctor.images.rows import ImageRow, unknown_by_host
+from kdoctor.images.rows import NOT_LOOKED_UP, ImageRow, unknown_by_host
 from kdoctor.vocabulary import SEVERITY_ORDER
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def render(outcome: ScanOutcome, console: Console, *, verbose: bool = False) -> 
     n_uses = sum(len(row.uses()) for row in rows)
     console.print(f"{len(rows)} image(s) in {n_uses} use(s): {summary or 'none'} in {outcome.duration_s:.2f}s")
     for host, entry in unknown_by_host(rows).items():
-        where = "not looked up" if host == "(not looked up)" else f"unknown on {escape(host)}"
+        where = "not looked up" if host == NOT_LOOKED_UP else f"unknown on {escape(host)}"
         console.print(f"{where}: {len(entry['images'])} image(s): {escape('; '.join(entry['reasons']))}")
     if outcome.platform_assumed:
         console.print(f"note: {outcome.platform_assumed}", markup=False, highlight=False)

@@ -77,13 +77,18 @@ def group_rows(results: list[ImageResult]) -> list[ImageRow]:
     return rows
 
 
+# The group key of unknown images no registry was asked about (invalid references, unset variables): a public JSON
+# key of `unknown_by_host`, and the one the text report words as "not looked up".
+NOT_LOOKED_UP = "(not looked up)"
+
+
 def unknown_by_host(rows: list[ImageRow]) -> dict[str, dict[str, Any]]:
     """Unknown images grouped by the registry host asked (or "(not looked up)"), with the distinct reasons."""
     out: dict[str, dict[str, Any]] = {}
     for row in rows:
         if row.verdict != V.UNKNOWN:
             continue
-        host = row.main.registry or "(not looked up)"
+        host = row.main.registry or NOT_LOOKED_UP
         entry = out.setdefault(host, {"images": [], "reasons": []})
         entry["images"].append(row.main.ref)
         if row.main.reason not in entry["reasons"]:

@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(docker-registry golang-go skopeo apache2-utils docker.io busybox-static qemu-user-static)
+DEBIAN_PACKAGES=(docker-registry golang-go skopeo apache2-utils docker.io busybox-static qemu-user-static tmux)
 
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   missing=()

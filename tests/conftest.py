@@ -13,7 +13,7 @@ import pytest
 
 from tests.support import tiers
 
-pytest_plugins = ["tests.support.registry_fixtures"]
+pytest_plugins = ["tests.support.registry_fixtures", "tests.support.terminal"]
 
 TESTS = Path(__file__).resolve().parent
 FAKES = TESTS / "fakes"

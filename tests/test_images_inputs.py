@@ -315,7 +315,11 @@ def test_one_row_per_image_keeps_a_verdict_per_command() -> None:
     text = buf.getvalue()
     assert "2 image(s) in 4 use(s): 1 crash, 1 native" in text
     assert "with `(image default)`: emulated: emulated" in text
-    assert "used by k.yaml: Deployment/b container main" in text
+    # One line for the uses: the first, and a count of the others (every use with -v).
+    assert "used by k.yaml (Deployment/c container main), and 2 more (-v lists them)" in text
+    buf = StringIO()
+    render(outcome, Console(file=buf, width=200), verbose=True)
+    assert all(f"used by k.yaml (Deployment/{n} container main)" in buf.getvalue() for n in "abc")
 
 
 def test_env_file_flag_through_the_cli(tmp_path: Path) -> None:

@@ -136,7 +136,7 @@ def test_an_unset_variable_is_shown_as_written(tmp_path: Path) -> None:
     env = {"KDOCTOR_CACHE_DIR": str(tmp_path / "c"), "NO_COLOR": "1", "COLUMNS": "200"}
     text = run_kdoctor(*IMAGES_ARM64_QEMU, "-f", str(f), env=env)
     assert "apache/skywalking-java-agent:${SW_TAG}-java" in text.stdout and ":-java " not in text.stdout
-    assert "not looked up: 1 image(s)" in text.stdout and "unknown on (not looked up)" not in text.stdout
+    assert "? not looked up, 1 image(s):" in text.stdout and "unknown on (not looked up)" not in text.stdout
     doc = run_kdoctor(*IMAGES_ARM64_QEMU, "-f", str(f), "-o", "json", env=env).json
     (img,) = doc["images"]
     assert (

@@ -23,6 +23,14 @@ class Output(StrEnum):
     json = "json"
 
 
+class ImagesOutput(StrEnum):
+    """`kdoctor images -o`: the common two, and `wide` (the whole table, one line per image at any width)."""
+
+    text = "text"
+    json = "json"
+    wide = "wide"
+
+
 class EmulatorChoice(StrEnum):
     """--emulator: detect, or one of the emulators kdoctor's rules describe, or none."""
 

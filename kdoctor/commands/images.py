@@ -10,9 +10,8 @@ from kdoctor.commands._common import (
     ContextOpt,
     EmulatorChoice,
     EmulatorOpt,
+    ImagesOutput,
     InsecureRegistryOpt,
-    Output,
-    OutputOpt,
     VerboseOpt,
     stderr_console,
     stdout_console,
@@ -52,7 +51,14 @@ def images(
     ] = None,
     emulator: EmulatorOpt = EmulatorChoice.auto,
     insecure_registry: InsecureRegistryOpt = None,
-    output: OutputOpt = Output.text,
+    output: Annotated[
+        ImagesOutput,
+        typer.Option(
+            "--output",
+            "-o",
+            help="text (default: one line per image), wide (every column whole) or json (JSON only on stdout).",
+        ),
+    ] = ImagesOutput.text,
     verbose: VerboseOpt = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not write the on-disk cache.")] = False,
     max_age: Annotated[
@@ -152,16 +158,16 @@ def images(
         suggest=not no_suggest,
         deep=deep,
         max_pulls=max_pulls,
-        progress_console=None if output is Output.json else stderr_console(),
+        progress_console=None if output is ImagesOutput.json else stderr_console(),
         inputs=inputs,
         platform_assumed=assumed,
     )
-    if output is Output.json:
+    if output is ImagesOutput.json:
         from kdoctor.report.jsonout import dumps
 
         typer.echo(dumps(outcome.to_json()))
     else:
-        render(outcome, stdout_console(), verbose=verbose)
+        render(outcome, stdout_console(), verbose=verbose, wide=output is ImagesOutput.wide)
     raise typer.Exit(outcome.exit_code())
 
 

@@ -34,9 +34,10 @@ class Attribution:
     emulator_source: str  # log | --emulator | binfmt:… | none
     node_arch: str  # arm64 | amd64 | … | unknown
     image_arch: str
-    direction_source: str  # log | given | signature | none
+    direction_source: str  # where node_arch came from: log | given | signature | none
     notes: list[str] = field(default_factory=list)
     main: Match | None = None  # the explanation these were worked out for (not serialised: `explanation` is)
+    image_source: str = "none"  # where image_arch came from: log | given | signature | emulator | none
 
     def known(self) -> dict[str, str]:
         return {"node_arch": self.node_arch, "image_arch": self.image_arch, "emulator": self.emulator}
@@ -49,6 +50,7 @@ class Attribution:
                 "node_arch": self.node_arch,
                 "image_arch": self.image_arch,
                 "source": self.direction_source,
+                "image_source": self.image_source,
             },
             "notes": self.notes,
         }
@@ -69,7 +71,7 @@ def _needs_met(m: Match, matches: list[Match], known: Known) -> bool:
         others = [x for x in matches if x is not m]
         if _log_emulator(others, None) is not None:
             return True
-        node, image, _ = _direction(others, None, known)
+        node, image, _, _ = _direction(others, None, known)
         return node is not None and image is not None and is_foreign(image, node)
     return True
 
@@ -83,33 +85,34 @@ def _log_emulator(matches: list[Match], main: Match | None) -> str | None:
     return None
 
 
-def _direction(matches: list[Match], main: Match | None, known: Known) -> tuple[str | None, str | None, str]:
-    """(node arch, image arch, where the node arch came from). Named groups a signature captures: `host` (the
+def _direction(matches: list[Match], main: Match | None, known: Known) -> tuple[str | None, str | None, str, str]:
+    """(node arch, image arch, where each came from). Named groups a signature captures: `host` (the
     machine's platform), `wanted` (the platform a pull asked for: the host's unless --platform was given) and
     `image` (the platform the image has)."""
     host = next((arch_of(m.groups.get("host")) for m in matches if m.groups.get("host")), None)
     wanted = next((arch_of(m.groups.get("wanted")) for m in matches if m.groups.get("wanted")), None)
     image = next((arch_of(m.groups.get("image")) for m in matches if m.groups.get("image")), None)
     node, source = host, "log" if host else "none"
+    image_source = "log" if image else "none"
     if node is None and known.node_arch:
         node, source = arch_of(known.node_arch), "given"
     if image is None and known.image_arch:
-        image = arch_of(known.image_arch)
+        image, image_source = arch_of(known.image_arch), "given"
     if node is None and wanted and main is not None and main.signature.implicates == "registry":
         node, source = wanted, "log (the platform the pull asked for)"
     if main is not None:
         if node is None and main.signature.assumes.get("node_arch"):
             node, source = main.signature.assumes["node_arch"], "signature"
         if image is None and main.signature.assumes.get("image_arch"):
-            image = main.signature.assumes["image_arch"]
-    return node, image, source
+            image, image_source = main.signature.assumes["image_arch"], "signature"
+    return node, image, source, image_source
 
 
 def attribute(matches: list[Match], known: Known) -> Attribution:
     main = primary(matches, known)
     # A cause that needed evidence it did not get says nothing about the emulator or the direction either.
     matches = [m for m in matches if not m.signature.needs or m is main]
-    node, image, dsource = _direction(matches, main, known)
+    node, image, dsource, isource = _direction(matches, main, known)
     notes: list[str] = []
     from_log = _log_emulator(matches, main)
     if main is not None and main.signature.implicates == "registry":
@@ -127,12 +130,13 @@ def attribute(matches: list[Match], known: Known) -> Attribution:
     if image is None and node is not None and emulator in EMULATORS:
         # Something foreign ran under emulation: on an arm64 node that is amd64 code (Rosetta only runs amd64).
         image = "amd64" if node == "arm64" or emulator == "rosetta" else None
+        isource = "emulator" if image else isource
     if emulator == "unknown" and main is not None and main.signature.implicates in ("cpu", "emulator"):
         if node and image and node != image:
             notes.append(f"a {image} program on a {node} node runs under an emulator; which one is not known")
         else:
             notes.append("whether an emulator ran this program is not known (pass --emulator and --node-arch)")
-    return Attribution(emulator, esource, node or "unknown", image or "unknown", dsource, notes, main)
+    return Attribution(emulator, esource, node or "unknown", image or "unknown", dsource, notes, main, isource)
 
 
 def placeholders(att: Attribution, main: Match | None) -> dict[str, str]:

@@ -1,110 +1,145 @@
-"""Human output for `kdoctor why`."""
+"""Human output for `kdoctor why`, laid out like the other text reports (kdoctor/report/text.py): prose wrapped at
+spaces with a hanging indent, evidence lines cut with an ellipsis to the terminal's width (whole in a pipe and in
+JSON), never a word broken.
+"""
 
 from __future__ import annotations
 
 from rich.console import Console
-from rich.markup import escape
 
 from kdoctor.images.judge import verdict as V
 from kdoctor.images.judge.features import feature_facts
 from kdoctor.images.judge.risks import rule_for_signature
+from kdoctor.report.text import Layout, emit
 from kdoctor.why.context import Attribution
 from kdoctor.why.explain import Answer, ContainerAnswer
 from kdoctor.why.signatures import Match, catalogue
 
+# Where a direction came from, in words (Attribution.direction_source / image_source).
+FROM = {
+    "log": "the log",
+    "given": "given",
+    "signature": "implied by the signature",
+    "emulator": "implied by the emulator: only foreign code is emulated",
+    "log (the platform the pull asked for)": "the platform the pull asked for",
+}
+
 
 def render(answer: Answer, console: Console) -> None:
+    emit(console, lines(answer, Layout.of(console)))
+
+
+def lines(answer: Answer, layout: Layout) -> list[str]:
     if answer.pod is None:
-        _render_log(answer, console)
-        return
+        return _log(answer, layout)
     p = answer.pod
-    console.print(
-        f"[bold]Pod {escape(p.namespace)}/{escape(p.name)}[/] ({p.phase}) on node {escape(p.node or '?')} "
-        f"({p.node_arch or '?'}); amd64 emulation: {answer.emulator}"
+    out = layout.wrap(
+        f"Pod {p.namespace}/{p.name} ({p.phase}) on node {p.node or '?'} ({p.node_arch or '?'}); "
+        f"amd64 emulation: {answer.emulator}"
     )
     if not answer.failing:
-        console.print("[green]No container is failing.[/]")
-        return
+        return [*out, "No container is failing."]
     for ca in answer.failing:
-        _render_container(ca, console)
+        out += _container(ca, layout)
     for note in p.notes:
-        console.print(f"[dim]note: {escape(note)}[/]")
+        out += layout.wrap(note, indent="      ", first="note: ")
+    return out
 
 
-def _render_log(answer: Answer, console: Console) -> None:
+def _log(answer: Answer, layout: Layout) -> list[str]:
     main = answer.attribution.main if answer.attribution else None
     if main is None:
-        console.print(
-            f"No known failure signature in this log (checked {len(catalogue())} signatures: "
-            "Go emulation crashes, Rosetta and QEMU failures, CPU features, exec format error, pull errors)."
+        out = layout.wrap(
+            f"No known failure signature in this log (checked {len(catalogue())} signatures: Go emulation crashes, "
+            "Rosetta and QEMU failures, CPU features, exec format error, pull errors)."
         )
         for m in answer.log_matches:  # supporting lines alone explain nothing, but say what was seen
-            console.print(f"  seen: {escape(m.evidence)} ({escape(m.signature.meaning)})")
-        return
-    _signature(console, main)
-    others = [m for m in answer.log_matches if m is not main]
-    for m in others:
-        console.print(f"  also: [bold]{escape(m.signature.id)}[/] — {escape(m.evidence)}")
+            out += layout.wrap(f"({m.signature.meaning})", indent="    ", first=layout.cut(f"  seen: {m.evidence}"))
+        return out
+    out = _signature(main, layout)
+    for m in answer.log_matches:
+        if m is not main:
+            out.append(layout.cut(f"  also: {m.signature.id} — {m.evidence}"))
     if answer.attribution:
-        _attribution(console, answer.attribution)
+        out += _attribution(answer.attribution, layout)
     fixes = answer.log_fixes()
     if fixes:
-        console.print("[bold]What to do:[/]")
+        out.append("What to do:")
         for i, f in enumerate(fixes, 1):
-            console.print(f"  {i}. {escape(f)}")
+            out += layout.wrap(f, indent="     ", first=f"  {i}. ")
+    return out
 
 
-def _render_container(ca: ContainerAnswer, console: Console, indent: str = "  ") -> None:
+def _container(ca: ContainerAnswer, layout: Layout, indent: str = "  ") -> list[str]:
     c = ca.facts
-    console.print(f"\n[bold]{c.kind} container {escape(c.name)}[/] ({escape(c.image)})")
-    console.print(f"{indent}[bold]What happened:[/] {escape(ca.happened)}")
+    out = ["", *layout.wrap(f"{c.kind} container {c.name} ({c.image})")]
+    out += layout.wrap(ca.happened, indent=indent + "  ", first=f"{indent}What happened: ")
     for m in ca.matches:
-        _signature(console, m, indent=indent)
+        out += _signature(m, layout, indent=indent)
     if ca.attribution and ca.matches:
-        _attribution(console, ca.attribution, indent=indent)
+        out += _attribution(ca.attribution, layout, indent=indent)
     img = ca.image
     if img is not None:
         go = img.entrypoint.go_version if img.entrypoint and img.entrypoint.go_version else None
         ep = img.entrypoint.path if img.entrypoint and img.entrypoint.path else None
-        console.print(f"{indent}[bold]The image:[/] {img.verdict} — {escape(img.reason)}")
+        out += layout.wrap(f"{img.verdict} — {img.reason}", indent=indent + "  ", first=f"{indent}The image: ")
         details = [f"{img.kind or '?'} with {', '.join(img.platforms) or 'no platforms'}"]
         if ep:
             details.append(f"entrypoint {ep}" + (f" (built with {go})" if go else ""))
-        console.print(f"{indent}  {escape('; '.join(details))}")
+        out += layout.wrap("; ".join(details), indent=indent + "  ")
     if not ca.explanation and not (img and img.verdict in (V.CRASH, V.UNSUPPORTED)):
-        console.print(
-            f"{indent}[yellow]No known signature matched[/]; checked the status, events and logs against "
-            f"{len(catalogue())} signatures" + (" and the image's platforms" if img else "") + "."
+        out += layout.wrap(
+            f"No known signature matched; checked the status, events and logs against {len(catalogue())} signatures"
+            + (" and the image's platforms" if img else "")
+            + ".",
+            indent=indent,
         )
     if ca.fixes:
-        console.print(f"{indent}[bold]What to do:[/]")
+        out.append(f"{indent}What to do:")
         for i, f in enumerate(ca.fixes, 1):
-            console.print(f"{indent}  {i}. {escape(f)}")
+            out += layout.wrap(f, indent=f"{indent}     ", first=f"{indent}  {i}. ")
+    return out
 
 
-def _signature(console: Console, m: Match, indent: str = "") -> None:
+def _signature(m: Match, layout: Layout, indent: str = "") -> list[str]:
     s = m.signature
     label = "Why" if s.role == "cause" else "Seen"
-    console.print(f"{indent}[bold]{label}:[/] [red]{escape(s.id)}[/] — {escape(s.meaning)}")
+    out = layout.wrap(s.meaning, indent=indent + "  ", first=f"{indent}{label}: {s.id} — ")
     for line in m.lines or (m.evidence,):
-        console.print(f"{indent}  evidence ({escape(m.where)}): [dim]{escape(line)}[/]")
+        # The log's own line: cut, not wrapped, so it reads as one line and the full text stays in --output json.
+        out.append(layout.cut(f"{indent}  evidence ({m.where}): {line}"))
     if s.feature:
         facts = feature_facts(s.feature)
-        console.print(f"{indent}  {escape(s.feature)} under Rosetta: {escape(facts['rosetta'])}")
-        console.print(f"{indent}  {escape(s.feature)} under QEMU: {escape(facts['qemu'])}")
-    console.print(f"{indent}  implicates: {s.implicates}; source: {escape(s.source)}")
+        out += layout.wrap(facts["rosetta"], indent=indent + "    ", first=f"{indent}  {s.feature} under Rosetta: ")
+        out += layout.wrap(facts["qemu"], indent=indent + "    ", first=f"{indent}  {s.feature} under QEMU: ")
+    out += layout.wrap(f"implicates: {s.implicates}; source: {s.source}", indent=indent + "    ", first=indent + "  ")
     risk = rule_for_signature(s.id)
     if risk:
-        console.print(
-            f"{indent}  kdoctor images predicts this as risk rule [bold]{escape(risk)}[/] (checks/risks.yaml)"
-        )
+        out += layout.wrap(
+            f"kdoctor images predicts this as risk rule {risk} (checks/risks.yaml)", indent=indent + "    ",
+            first=indent + "  ",
+        )  # fmt: skip
+    return out
 
 
-def _attribution(console: Console, att: Attribution, indent: str = "") -> None:
-    code = "code of unknown architecture" if att.image_arch == "unknown" else f"{att.image_arch} code"
-    machine = "a machine of unknown architecture" if att.node_arch == "unknown" else f"an {att.node_arch} machine"
-    direction = f"{code} on {machine}"
+def direction(att: Attribution) -> str | None:
+    """Which way the code ran, each side with where it came from; None when neither side is known."""
+    if att.image_arch == "unknown" and att.node_arch == "unknown":
+        return None
+    parts = []
+    if att.image_arch != "unknown":
+        parts.append(f"{att.image_arch} code ({FROM.get(att.image_source, att.image_source)})")
+    if att.node_arch != "unknown":
+        article = "an" if att.node_arch[:1] in "aeios" else "a"  # an arm64, an amd64, a ppc64le
+        parts.append(f"on {article} {att.node_arch} machine ({FROM.get(att.direction_source, att.direction_source)})")
+    return " ".join(parts)
+
+
+def _attribution(att: Attribution, layout: Layout, indent: str = "") -> list[str]:
     source = "from " + att.emulator_source if att.emulator_source != "none" else "neither the log nor the flags say"
-    console.print(f"{indent}[bold]Emulator:[/] {att.emulator} ({escape(source)}); {escape(direction)}")
+    way = direction(att)
+    text = f"{att.emulator} ({source})" + (f"; {way}" if way else "")
+    out = layout.wrap(text, indent=indent + "  ", first=f"{indent}Emulator: ")
     for note in att.notes:
-        console.print(f"{indent}  [dim]{escape(note)}[/]")
+        out += layout.wrap(note, indent=indent + "  ")
+    return out

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import pytest
 
-REAL_FIXTURES = {"registry", "binaries", "images", "kube", "api_server"}  # and any test marked real by hand
+REAL_FIXTURES = {"registry", "binaries", "images", "kube", "api_server", "tmux"}  # and any test marked real by hand
 _running: list[pytest.Item] = []
 
 

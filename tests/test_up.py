@@ -5,6 +5,7 @@ node and registry containers, and a fake kubectl answering for the clusters they
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -150,6 +151,42 @@ def test_dry_run_prints_the_plan_and_runs_nothing(mac: FakeMachine) -> None:
     assert "minikube start -p kdoctor-dev --driver=docker --cpus=4 --memory=7936mb" in res.stdout
     assert "preflight passed" in res.stdout
     assert not mk_calls(mac, "start")
+
+
+def test_dry_run_says_what_up_would_do_to_what_exists(mac: FakeMachine) -> None:
+    """The reconcile decision per object, from read-only calls: the same decision the real run makes (issue 26)."""
+    body = "name: team\nprovider: minikube\ncluster: team\nresources: {{cpus: {cpus}, memory: 2GiB}}\naddons: [{a}]\n"
+    profile(mac, "team", body.format(cpus=2, a="metrics-server"))
+
+    def dry() -> tuple[list[str], dict]:  # type: ignore[type-arg]
+        text = run_kdoctor("up", "--profile", "team", "--dry-run", env={"NO_COLOR": "1"})
+        doc = run_kdoctor("up", "--profile", "team", "--dry-run", "-o", "json").json
+        assert text.returncode == 0
+        return text.stdout.splitlines(), doc["reconcile"]
+
+    lines, rec = dry()
+    assert rec["cluster"] == "create" and any(re.match(r"\s+cluster team\s+create\s", line) for line in lines)
+    assert up("--profile", "team")[0] == 0
+    assert dry()[1] == {"cluster": "unchanged", "diff": [], "upgrades": [], "addons": [], "registry": None}
+    profile(mac, "team", body.format(cpus=2, a="ingress"))
+    assert dry()[1]["addons"] == [{"addon": "ingress", "action": "enable"},
+                                  {"addon": "metrics-server", "action": "disable"}]  # fmt: skip
+    profile(mac, "team", body.format(cpus=3, a="metrics-server"))
+    calls_before = len(mac.calls())
+    lines, rec = dry()
+    assert rec["cluster"] == "conflict" and rec["diff"] == [{"field": "cpus", "existing": 2, "wanted": 3}]
+    assert any(re.match(r"\s+cluster team\s+conflict\s+cpus: has 2, profile wants 3", line) for line in lines)
+    assert any(line.startswith("up would stop with a conflict") for line in lines), lines
+    # What the dry run asked: the product's cluster list and the recorded profile, and nothing that changes a thing.
+    asked = mac.calls()[calls_before:]
+    assert ["profile", "list", "-o", "json"] in asked and any(c[:2] == ["get", "configmap"] for c in asked)
+    changing = {"start", "stop", "delete", "create", "addons", "run", "apply", "rm", "network", "patch"}
+    assert not [c for c in asked if c[:1] and c[0] in changing], asked
+    code, doc, _ = up("--profile", "team")  # and the real run agrees
+    assert code == 4 and doc["action"] == "conflict" and doc["diff"] == rec["diff"]
+    run_kdoctor("down", "--profile", "team")
+    profile(mac, "team", body.format(cpus=2, a="metrics-server"))
+    assert dry()[1]["cluster"] == "start"
 
 
 def test_kind_ci_profile_up_stop_and_start(mac: FakeMachine) -> None:

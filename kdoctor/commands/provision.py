@@ -19,7 +19,7 @@ from kdoctor.commands._common import (
 from kdoctor.errors import EXIT_HELP, ExitCode, KdoctorError
 
 if TYPE_CHECKING:
-    from kdoctor.provision.apply import Reconciler
+    from kdoctor.provision.apply import Decision, Reconciler
     from kdoctor.provision.model import Plan
     from kdoctor.runner import Runner
 
@@ -85,6 +85,16 @@ def _reconciler(
     )
 
 
+def _preview(plan: Plan) -> tuple[Decision | None, str | None]:
+    """What `up` would do now (read-only), or why kdoctor could not look: the dry run never guesses "create"."""
+    from kdoctor.runner import SubprocessRunner
+
+    try:
+        return _reconciler(plan, SubprocessRunner(), quiet=True).preview(plan), None
+    except KdoctorError as exc:
+        return None, str(exc)
+
+
 def up(
     profile: ProfileOpt = "dev",
     dry_run: Annotated[
@@ -113,10 +123,12 @@ def up(
     plan = make_plan(prof, facts)
     if dry_run or not plan.ok:
         code = 0 if plan.ok else int(ExitCode.PREFLIGHT)
+        decision, not_looked = (None, "the preflight failed") if not plan.ok else _preview(plan)
         if output is Output.json:
-            typer.echo(dumps({**plan.to_json(), "exit_code": code}))
+            rec_doc = decision.to_json() if decision else {"cluster": "unknown", "why": not_looked}
+            typer.echo(dumps({**plan.to_json(), "exit_code": code, "reconcile": rec_doc}))
         else:
-            render_plan(plan, stdout_console())
+            render_plan(plan, stdout_console(), decision=decision, not_looked=not_looked)
         raise typer.Exit(code)
     rec = _reconciler(
         plan, SubprocessRunner(), quiet=quiet, apple_silicon=facts.apple_silicon(), wait_timeout=wait_timeout

@@ -67,6 +67,53 @@ def split_upgrades(
     return ups, rest
 
 
+@dataclass
+class Decision:
+    """What `up` will do to an existing (or missing) cluster: the one decision both `up` and `up --dry-run` show."""
+
+    cluster: str  # create | start | upgrade | unchanged | conflict
+    diff: list[dict[str, Any]] = field(default_factory=list)  # conflicting fixed settings
+    upgrades: list[dict[str, Any]] = field(default_factory=list)  # changes the product makes in place
+    addons: list[tuple[str, bool]] = field(default_factory=list)  # (addon, enable?) on an existing cluster
+    registry: str | None = None  # create | start | unchanged (the local registry container), None: no registry
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cluster": self.cluster,
+            "diff": self.diff,
+            "upgrades": self.upgrades,
+            "addons": [{"addon": a, "action": "enable" if on else "disable"} for a, on in self.addons],
+            "registry": self.registry,
+        }
+
+
+def decide(plan: Plan, obs: Observed, recorded: dict[str, Any] | None, in_place: tuple[str, ...]) -> Decision:
+    """Compare the plan with what exists. `recorded` is the profile an earlier `up` left in the cluster (read only
+    from a running one): a cluster applied from this very profile is not a conflict even where sizes taken as a
+    share of the VM differ."""
+    if not obs.exists:
+        return Decision("create")
+    if recorded and recorded.get("profile_hash") == plan.profile_hash:
+        diff: list[dict[str, Any]] = []
+    else:
+        have = {**obs.immutable, **((recorded or {}).get("immutable") or {})}
+        diff = [d for d in diff_immutable(plan.immutable, have) if d["field"] not in plan.flexible]
+    upgrades, rest = split_upgrades(diff, in_place)
+    addons = addon_changes(plan, obs, set((recorded or {}).get("addons") or []))
+    if rest:
+        return Decision("conflict", diff=diff, addons=addons)
+    if upgrades:
+        return Decision("upgrade", upgrades=upgrades, addons=addons)
+    return Decision("unchanged" if obs.running else "start", addons=addons)
+
+
+def addon_changes(plan: Plan, observed: Observed, previous: set[str]) -> list[tuple[str, bool]]:
+    """Enable what the profile lists; disable only what an earlier run of this profile enabled, so an addon the
+    user turned on by hand is left alone."""
+    on = [(a, True) for a in sorted(set(plan.addons) - observed.addons)]
+    return on + [(a, False) for a in sorted((previous - set(plan.addons)) & observed.addons)]
+
+
 Confirm = Callable[[str], bool]
 
 
@@ -91,44 +138,37 @@ class Reconciler:
             )
         obs = self.provider.observe(self.runner, plan)
         steps: list[str] = []
+        recorded = kube.read_record(self.runner, plan.context) if obs.exists and obs.running else None
+        decision = decide(plan, obs, recorded, self.provider.upgrades_in_place)
         action = "created"
-        upgrades: list[dict[str, Any]] = []
-        if obs.exists:
-            recorded = kube.read_record(self.runner, plan.context) if obs.running else None
-            if recorded and recorded.get("profile_hash") == plan.profile_hash:
-                diff = []  # applied from this very profile: sizes from VM shares may differ, that is fine
-            else:
-                have = {**obs.immutable, **((recorded or {}).get("immutable") or {})}
-                diff = [d for d in diff_immutable(plan.immutable, have) if d["field"] not in plan.flexible]
-            upgrades, rest = split_upgrades(diff, self.provider.upgrades_in_place)
-            if not rest:
-                diff = []  # only upgrades the product makes in place (minikube's Kubernetes version)
-            if diff:
-                if not recreate:
-                    return UpResult(
-                        "conflict",
-                        ExitCode.CONFLICT,
-                        plan,
-                        diff,
-                        message=f"cluster {plan.cluster!r} exists with settings minikube/kind cannot change "
-                        "in place; re-run with --recreate to delete and recreate it",
-                    )
-                if not self._consent(
-                    f"Delete cluster {plan.cluster!r} and create it again from profile {plan.profile!r}?", yes
-                ):
-                    return UpResult(
-                        "refused",
-                        ExitCode.CONFLICT,
-                        plan,
-                        diff,
-                        message="not recreating without consent (pass --yes, or answer the prompt)",
-                    )
-                self.say(f"deleting cluster {plan.cluster} (asked for with --recreate)")
-                self.provider.delete(self.runner, plan, self.progress)
-                steps.append(f"deleted {plan.cluster}")
-                obs = Observed(exists=False)
-                action = "recreated"
-                upgrades = []
+        upgrades = decision.upgrades
+        if decision.cluster == "conflict":
+            diff = decision.diff
+            if not recreate:
+                return UpResult(
+                    "conflict",
+                    ExitCode.CONFLICT,
+                    plan,
+                    diff,
+                    message=f"cluster {plan.cluster!r} exists with settings minikube/kind cannot change "
+                    "in place; re-run with --recreate to delete and recreate it",
+                )
+            if not self._consent(
+                f"Delete cluster {plan.cluster!r} and create it again from profile {plan.profile!r}?", yes
+            ):
+                return UpResult(
+                    "refused",
+                    ExitCode.CONFLICT,
+                    plan,
+                    diff,
+                    message="not recreating without consent (pass --yes, or answer the prompt)",
+                )
+            self.say(f"deleting cluster {plan.cluster} (asked for with --recreate)")
+            self.provider.delete(self.runner, plan, self.progress)
+            steps.append(f"deleted {plan.cluster}")
+            obs = Observed(exists=False)
+            action = "recreated"
+            upgrades = []
         if obs.exists and upgrades:
             change = ", ".join(f"{d['field']} {d['existing']} -> {d['wanted']}" for d in upgrades)
             self.say(f"upgrading {plan.cluster} in place: {change}")
@@ -194,6 +234,18 @@ class Reconciler:
         return UpResult(
             action, ExitCode.OK, plan, steps=steps, message=f"cluster {plan.cluster} {verb} (context {plan.context})"
         )
+
+    def preview(self, plan: Plan) -> Decision:
+        """What `up` would do now, from read-only observations: the product's own cluster list, the profile an
+        earlier `up` recorded in the cluster, the registry container's state. Changes nothing."""
+        obs = self.provider.observe(self.runner, plan)
+        recorded = kube.read_record(self.runner, plan.context) if obs.exists and obs.running else None
+        decision = decide(plan, obs, recorded, self.provider.upgrades_in_place)
+        if not self.provider.supports_addons or not obs.exists:
+            decision.addons = []  # created with the cluster (its create command names them), or not a thing
+        if plan.registry:
+            decision.registry = registry.registry_action(self.runner, plan)
+        return decision
 
     def _consent(self, question: str, yes: bool) -> bool:
         if yes:

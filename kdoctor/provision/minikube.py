@@ -172,15 +172,13 @@ class Minikube:
         require_ok(runner.stream(argv, on_line=on_line, timeout=600, env=MINIKUBE_ENV), "minikube delete")
 
     def sync_addons(self, runner: Runner, plan: Plan, observed: Observed, previous: set[str]) -> list[str]:
-        """Enable what the profile lists; disable only what an earlier run of this profile enabled, so an
-        addon the user turned on by hand is left alone."""
+        """The changes apply.addon_changes decides (the same list `up --dry-run` shows), made one by one."""
+        from kdoctor.provision.apply import addon_changes
+
         steps = []
-        for addon in sorted(set(plan.addons) - observed.addons):
-            self._addon(runner, plan, addon, enable=True)
-            steps.append(f"enabled addon {addon}")
-        for addon in sorted((previous - set(plan.addons)) & observed.addons):
-            self._addon(runner, plan, addon, enable=False)
-            steps.append(f"disabled addon {addon}")
+        for addon, enable in addon_changes(plan, observed, previous):
+            self._addon(runner, plan, addon, enable=enable)
+            steps.append(f"{'enabled' if enable else 'disabled'} addon {addon}")
         return steps
 
     def _addon(self, runner: Runner, plan: Plan, addon: str, *, enable: bool) -> None:

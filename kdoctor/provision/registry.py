@@ -22,6 +22,15 @@ def _docker(runner: Runner, *args: str, input: str | None = None) -> tuple[bool,
     return res.ok, (res.stdout if res.ok else res.why())
 
 
+def registry_action(runner: Runner, plan: Plan) -> str:
+    """What ensure_registry would do to the container: create | start | unchanged (read-only: docker inspect)."""
+    reg = plan.registry or {}
+    ok, out = _docker(runner, "inspect", "--format", "{{json .State.Running}}", reg.get("name", ""))
+    if not ok:
+        return "create"
+    return "unchanged" if out.strip() == "true" else "start"
+
+
 def ensure_registry(runner: Runner, plan: Plan) -> list[str]:
     """Idempotent: create or start the container, connect it, configure nodes. Returns what it did."""
     reg = plan.registry

@@ -5,8 +5,8 @@ node and registry containers, and a fake kubectl answering for the clusters they
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys

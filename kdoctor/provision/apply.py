@@ -14,7 +14,7 @@ from typing import Any
 from kdoctor import versions
 from kdoctor.errors import ExitCode
 from kdoctor.provision import kube, registry
-from kdoctor.provision.model import Observed, Plan, Provider
+from kdoctor.provision.model import Observed, Plan, Provider, addon_changes
 from kdoctor.runner import Runner
 
 UP_SCHEMA = "kdoctor/up/v1"
@@ -101,17 +101,10 @@ def decide(plan: Plan, obs: Observed, recorded: dict[str, Any] | None, in_place:
     upgrades, rest = split_upgrades(diff, in_place)
     addons = addon_changes(plan, obs, set((recorded or {}).get("addons") or []))
     if rest:
-        return Decision("conflict", diff=diff, addons=addons)
+        return Decision("conflict", diff=diff)  # up stops here: nothing else would change
     if upgrades:
         return Decision("upgrade", upgrades=upgrades, addons=addons)
     return Decision("unchanged" if obs.running else "start", addons=addons)
-
-
-def addon_changes(plan: Plan, observed: Observed, previous: set[str]) -> list[tuple[str, bool]]:
-    """Enable what the profile lists; disable only what an earlier run of this profile enabled, so an addon the
-    user turned on by hand is left alone."""
-    on = [(a, True) for a in sorted(set(plan.addons) - observed.addons)]
-    return on + [(a, False) for a in sorted((previous - set(plan.addons)) & observed.addons)]
 
 
 Confirm = Callable[[str], bool]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from kdoctor import versions
 from kdoctor.errors import CommandFailed
 from kdoctor.facts.model import Facts, MinikubeFacts, MinikubeProfile, ToolFacts
-from kdoctor.provision.model import Observed, Plan, ProviderPlan, Sizes, require_ok, with_planned
+from kdoctor.provision.model import Observed, Plan, ProviderPlan, Sizes, addon_changes, require_ok, with_planned
 from kdoctor.runner import LineSink, Runner
 
 if TYPE_CHECKING:
@@ -172,9 +172,7 @@ class Minikube:
         require_ok(runner.stream(argv, on_line=on_line, timeout=600, env=MINIKUBE_ENV), "minikube delete")
 
     def sync_addons(self, runner: Runner, plan: Plan, observed: Observed, previous: set[str]) -> list[str]:
-        """The changes apply.addon_changes decides (the same list `up --dry-run` shows), made one by one."""
-        from kdoctor.provision.apply import addon_changes
-
+        """The changes model.addon_changes decides (the same list `up --dry-run` shows), made one by one."""
         steps = []
         for addon, enable in addon_changes(plan, observed, previous):
             self._addon(runner, plan, addon, enable=enable)

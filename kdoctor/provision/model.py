@@ -170,3 +170,10 @@ def with_planned(facts: Facts, probe: str, **update: Any) -> Facts:
     the plan itself is the fact the checks judge (even when the tool is not installed yet)."""
     probes = {**facts.probes, probe: ProbeRecord(status=ProbeStatus.OK)}
     return facts.model_copy(update={**update, "probes": probes})
+
+
+def addon_changes(plan: Plan, observed: Observed, previous: set[str]) -> list[tuple[str, bool]]:
+    """Enable what the profile lists; disable only what an earlier run of this profile enabled, so an addon the
+    user turned on by hand is left alone."""
+    on = [(a, True) for a in sorted(set(plan.addons) - observed.addons)]
+    return on + [(a, False) for a in sorted((previous - set(plan.addons)) & observed.addons)]

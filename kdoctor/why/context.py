@@ -133,10 +133,18 @@ def attribute(matches: list[Match], known: Known) -> Attribution:
         isource = "emulator" if image else isource
     if emulator == "unknown" and main is not None and main.signature.implicates in ("cpu", "emulator"):
         if node and image and node != image:
-            notes.append(f"a {image} program on a {node} node runs under an emulator; which one is not known")
+            notes.append(
+                f"{article(image)} {image} program on {article(node)} {node} node runs under an emulator; "
+                "which one is not known"
+            )
         else:
             notes.append("whether an emulator ran this program is not known (pass --emulator and --node-arch)")
     return Attribution(emulator, esource, node or "unknown", image or "unknown", dsource, notes, main, isource)
+
+
+def article(arch: str) -> str:
+    """The article before an architecture's name as it is read aloud: an amd64, an arm64, a ppc64le, a riscv64."""
+    return "an" if arch[:1] in "aeios" else "a"
 
 
 def placeholders(att: Attribution, main: Match | None) -> dict[str, str]:

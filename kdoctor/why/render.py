@@ -11,7 +11,7 @@ from kdoctor.images.judge import verdict as V
 from kdoctor.images.judge.features import feature_facts
 from kdoctor.images.judge.risks import rule_for_signature
 from kdoctor.report.text import Layout, emit
-from kdoctor.why.context import Attribution
+from kdoctor.why.context import Attribution, article
 from kdoctor.why.explain import Answer, ContainerAnswer
 from kdoctor.why.signatures import Match, catalogue
 
@@ -130,8 +130,10 @@ def direction(att: Attribution) -> str | None:
     if att.image_arch != "unknown":
         parts.append(f"{att.image_arch} code ({FROM.get(att.image_source, att.image_source)})")
     if att.node_arch != "unknown":
-        article = "an" if att.node_arch[:1] in "aeios" else "a"  # an arm64, an amd64, a ppc64le
-        parts.append(f"on {article} {att.node_arch} machine ({FROM.get(att.direction_source, att.direction_source)})")
+        parts.append(
+            f"on {article(att.node_arch)} {att.node_arch} machine "
+            f"({FROM.get(att.direction_source, att.direction_source)})"
+        )
     return " ".join(parts)
 
 

@@ -1,7 +1,6 @@
 """Version arithmetic and the version facts kdoctor knows about minikube, kind and Go.
 
-Tables come from ../shared/reference/emulation-minikube-kind.md (§3.6, §4.2), which cites
-kubernetes/minikube pkg/minikube/constants/constants.go and kubernetes-sigs/kind
+Tables come from kubernetes/minikube pkg/minikube/constants/constants.go and kubernetes-sigs/kind
 pkg/apis/config/defaults/image.go at each release tag.
 """
 

@@ -164,36 +164,22 @@ def vm_starves_host(facts: Facts, c: Ctx) -> Iterator[Finding]:
         yield c.ok(f"the VM leaves macOS {gib(h.memory_total - e.mem_total)}")
 
 
-# (product, version) -> (severity, why). Sources: emulation-minikube-kind.md §2.3 and §1.5.
-KNOWN_BAD = {
-    ("docker-desktop", "4.34.0"): (
-        "error",
-        "Docker Desktop 4.34.0 has a regression that stops minikube listing "
-        "its containers (docker/cli#5412); minikube refuses it",
-    ),
-    ("docker-desktop", "4.16.0"): ("error", "minikube refuses Docker Desktop 4.16.0"),
-    ("docker-desktop", "4.27.0"): (
-        "warning",
-        "Rosetta is broken in Docker Desktop 4.27.0: amd64 containers fail "
-        "with `exec format error` (docker/for-mac#7147)",
-    ),
-}
-
-
 @check("KD305", needs=("engine",))
 def known_bad_engine(facts: Facts, c: Ctx) -> Iterator[Finding]:
     e = facts.engine
     assert e is not None
-    bad = KNOWN_BAD.get((e.product, e.product_version or ""))
+    # The releases and what to say of them are data: checks/KD305.yaml, each with its public source.
+    table = c.threshold("known_bad")
+    bad = next((b for b in table if b["product"] == e.product and b["version"] == (e.product_version or "")), None)
     if bad:
         yield c.problem(
-            f"{product_name(e)}: {bad[1]}",
-            severity=Severity(bad[0]),
+            f"{product_name(e)}: {bad['why']}",
+            severity=Severity(bad["severity"]),
             data={"product": e.product, "version": e.product_version},
         )
     elif e.product_version:
         yield c.ok(f"{product_name(e)} has no known regression for local clusters")
-    elif e.product in {p for p, _ in KNOWN_BAD} or e.product == "unknown":
+    elif e.product in {b["product"] for b in table} or e.product == "unknown":
         # The table lists releases of this product (or the product is unknown) but the version was not read.
         yield c.info(f"{product_name(e)}'s version was not read: known-bad releases not checked")
     else:

@@ -88,7 +88,13 @@ def explain(check_id: Annotated[str, typer.Argument(help="A check id such as KD4
     if entry.thresholds:
         con.print("\n[bold]Thresholds[/]")
         for k, v in entry.thresholds.items():
-            con.print(f"  {k}: {v}")
+            if isinstance(v, list):  # a table (KD305's known-bad releases): one item a line
+                con.print(f"  {k}:", markup=False)
+                for item in v:
+                    text = ", ".join(f"{ik}: {iv}" for ik, iv in item.items()) if isinstance(item, dict) else item
+                    con.print(f"    - {text}", markup=False)
+            else:
+                con.print(f"  {k}: {v}", markup=False)
     if entry.sources:
         con.print("\n[bold]Sources[/]\n" + "\n".join(f"  {s}" for s in entry.sources))
 

@@ -1,6 +1,6 @@
 """ELF facts and Go build info (`go version -m`) read from a binary's bytes.
 
-Format: golang/go src/debug/buildinfo/buildinfo.go (see registries-and-go-binaries.md (b)).
+Format: golang/go src/debug/buildinfo/buildinfo.go.
 Magic "\\xff Go buildinf:" 16-byte aligned in `.go.buildinfo` (or the first writable PT_LOAD);
 Go >= 1.18 inlines two uvarint-prefixed strings; Go 1.13-1.17 stores two pointers to Go strings.
 Every function here takes untrusted bytes: it returns None or raises BinaryError, nothing else.

@@ -4,7 +4,7 @@ Whiteouts (`.wh.<name>`) and opaque directories (`.wh..wh..opq`) hide what is be
 symlinks (absolute ones relative to the rootfs, relative ones to their directory) and hardlinks
 are followed, including symlinked parent directories such as merged-/usr's `/bin -> usr/bin`.
 The walk stops at the first layer that settles the answer, so the layers below are never fetched.
-Reference algorithm: go-containerregistry's mutate.extract (registries-and-go-binaries.md (b)).
+Reference algorithm: go-containerregistry's mutate.extract.
 """
 
 from __future__ import annotations

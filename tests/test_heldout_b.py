@@ -162,7 +162,9 @@ def images_case(case: str) -> dict[str, Any]:
     )
     allowed += Counter(r["ref"] for r in refs)
     extra = sum(max(0, n - allowed[k]) for k, n in found.items())
+    from_df = Counter(r["ref"] for r in refs if _from_a_dockerfile(r) and not _unset(r))
     return {
+        "dockerfile_found": sum(min(n, found[k]) for k, n in from_df.items()),
         "expected": sum(want.values()),
         "found": hit,
         "extra": extra,
@@ -183,6 +185,7 @@ def images_figures() -> dict[str, Any]:
         "found": sum(c["found"] for c in per.values()),
         "extra": sum(c["extra"] for c in per.values()),
         "dockerfile": sum(c["dockerfile"] for c in per.values()),
+        "dockerfile_found": sum(c["dockerfile_found"] for c in per.values()),
         "unset_expected": sum(c["unset_expected"] for c in per.values()),
         "unset_found": sum(c["unset_found"] for c in per.values()),
         "misses": {k: v["missing"] for k, v in per.items() if v["missing"]},
@@ -195,6 +198,11 @@ BEFORE_WHY = {"alone": 27, "context": 27, "negatives_claimed": 1}
 BEFORE_IMAGES = {"found": 54, "extra": 8}
 # Where the figures stood at the end of that stop (issue 25's mechanisms built on other samples); never worse.
 NOW_IMAGES = {"found": 54, "extra": 4}
+# Since 2026-12-08 (issue 23) Compose builds are followed to their Dockerfiles: one written reference more is found
+# (grafana-enterprise:10.4.0 through an extended service's build args), and the extended base file, scanned on its own
+# as the scorer passes it, names its own default (grafana-enterprise:12.2.0): one extra that `docker compose -f` that
+# file would indeed pull.
+NOW_IMAGES = {"found": 55, "extra": 5}
 NOW_DIAGNOSE = 40
 
 
@@ -226,8 +234,8 @@ def test_images_heldout_b_does_not_get_worse(capsys: pytest.CaptureFixture[str])
     with capsys.disabled():
         print(
             f"\nimages held-out-b: {f['cases']} cases; found {f['found']} of {f['expected']} written references, "
-            f"{f['extra']} extra; Dockerfile base images (not read yet) {f['dockerfile']}; refs with unset "
-            f"variables expected {f['unset_expected']}, reported unset {f['unset_found']}\n  misses: "
+            f"{f['extra']} extra; Dockerfile base images found {f['dockerfile_found']} of {f['dockerfile']}; "
+            f"refs with unset variables expected {f['unset_expected']}, reported unset {f['unset_found']}\n  misses: "
             f"{f['misses']}\n  extras: {f['extras']}"
         )
     assert f["found"] >= NOW_IMAGES["found"] and f["extra"] <= NOW_IMAGES["extra"]

@@ -211,6 +211,7 @@ def test_a_directory_with_broken_files_reports_the_others(tmp_path: Path) -> Non
             "workload": "Pod/init-demo",
             "container": "nginx",
             "path": "spec.containers[0].image",
+            "line": None,
             "command": None,
             "args": None,
             "verdict": "unknown",

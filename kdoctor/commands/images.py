@@ -36,6 +36,13 @@ def images(
             "later files win; the environment wins over all).",
         ),
     ] = None,
+    build_arg: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--build-arg",
+            help="Dockerfiles: K=V for an ARG, as docker build --build-arg (repeatable; overrides the ARG's default).",
+        ),
+    ] = None,
     context: ContextOpt = None,
     namespace: Annotated[
         str | None, typer.Option("--namespace", "-n", help="Namespace to read workloads from.")
@@ -124,8 +131,14 @@ def images(
     missing = [f for f in env_file or [] if not os.path.isfile(f)]
     if missing:  # as docker compose does: a named env file that is not there is a mistake, not an empty file
         raise UsageError(f"--env-file {missing[0]}: no such file")
+    build_args: dict[str, str] = {}
+    for item in build_arg or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--build-arg {item}: expected K=V")
+        build_args[key] = value
     if files:
-        inputs = read_inputs(files, env_files=env_file)
+        inputs = read_inputs(files, env_files=env_file, build_args=build_args)
         uses += inputs.uses
     node_arch = None
     nodes_unread: str | None = None

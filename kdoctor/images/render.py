@@ -105,7 +105,8 @@ def table(rows: list[ImageRow], layout: Layout, *, full: bool = False) -> list[s
 
 def _use_text(u: dict[str, Any]) -> str:
     what = " ".join(x for x in (u["workload"], f"container {u['container']}" if u["container"] else "") if x)
-    return u["file"] + (f" ({what})" if what else "")
+    where = f"{u['file']}:{u['line']}" if u.get("line") else u["file"]
+    return where + (f" ({what})" if what else "")
 
 
 def _uses_line(row: ImageRow, layout: Layout, verbose: bool) -> list[str]:

@@ -107,10 +107,7 @@ class Scanner:
         res = ImageResult.for_use(use)
         if use.unset:  # Compose substituted "" for it: the file is not wrong, the environment is incomplete
             names = ", ".join(use.unset)
-            res.reason = (
-                f"variable {names} is unset and has no default: set it in the environment, the .env file "
-                "or an --env-file; the image was not looked up"
-            )
+            res.reason = f"variable {names} is unset and has no default: {use.unset_hint}; the image was not looked up"
             return res
         if use.problem:
             res.reason = use.problem

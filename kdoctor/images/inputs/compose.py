@@ -161,15 +161,58 @@ class ComposeLoader:
             return own, []
         base, via = self.extended(p, base_path, base_doc, base_name, [*chain, key])
         shown = "" if base_path == path else f"{Path(str(ext.get('file'))) if isinstance(ext, dict) else ''} "
-        return {**base, **own}, [f"extends {shown}{base_name}", *via]
+        merged = {**base, **own}
+        if "build" in base:
+            merged["build"] = _merge_build(base["build"], own.get("build"), base_path.parent, path.parent)
+        return merged, [f"extends {shown}{base_name}", *via]
 
     # -- one service ---------------------------------------------------------------------------------
+    def build(self, p: Project, name: str, spec: Any) -> str:
+        """Follow `build:` to its Dockerfile and add the images its build pulls: those of the stages the build's
+        `target` needs (Compose Specification, build section). Returns how the service is built, for its row."""
+        where = f"{p.prefix}services.{name}.build"
+        val = lambda x: interpolate(str(x), p.lookup, Issues()).strip()  # noqa: E731
+        if isinstance(spec, str):
+            spec = {"context": spec}
+        if not isinstance(spec, dict):
+            self.warn(where, "build: is neither a path nor a mapping: not followed")
+            return "built from its build: context"
+        context = val(spec.get("context") or ".")
+        raw_args = spec.get("args") or {}
+        pairs = raw_args.items() if isinstance(raw_args, dict) else (str(a).partition("=")[::2] for a in raw_args)
+        args = {str(k): val(v) for k, v in pairs if v is not None}
+        target = val(spec["target"]) if spec.get("target") else None
+        workload = f"service {name} build"
+        if "://" in context or context.startswith("git@"):
+            self.report.skipped.append(Skipped(self.entry, where, "build-remote", f"a remote context ({context})"))
+            return f"built from {context}"
+        if isinstance(spec.get("dockerfile_inline"), str):
+            text, shown = spec["dockerfile_inline"], f"{self.entry} ({where}.dockerfile_inline)"
+        else:
+            dockerfile = Path(context) / val(spec.get("dockerfile") or "Dockerfile")
+            path = dockerfile if dockerfile.is_absolute() else p.path.parent / dockerfile
+            shown = str(path)
+            try:
+                text = decode(path.read_bytes(), shown)
+            except (OSError, InputError) as exc:
+                self.warn(where, f"its Dockerfile {shown} could not be read ({getattr(exc, 'strerror', None) or exc})")
+                return f"built from {shown} (not read)"
+        from kdoctor.images.inputs.dockerfile import dockerfile_uses
+
+        uses, skipped, warnings = dockerfile_uses(text, shown, build_args=args, target=target, workload=workload)
+        self.report.uses += uses
+        self.report.skipped += skipped
+        for w in warnings:
+            self.warn(where, w)
+        return f"built from {shown}" + (f" (target {target})" if target else "")
+
     def service(self, p: Project, name: str, svc: dict[str, Any], via: list[str]) -> None:
         where = f"{p.prefix}services.{name}"
         image = svc.get("image")
+        built = self.build(p, name, svc["build"]) if svc.get("build") is not None else None
         if image is None:
             reason, detail = (
-                ("build-only", "built from its build: context, not pulled")
+                ("build-only", f"{built}, not pulled")
                 if svc.get("build") is not None
                 else ("provider", "a provider service, not a container")
                 if svc.get("provider") is not None
@@ -180,7 +223,7 @@ class ComposeLoader:
         policy = interpolate(str(svc.get("pull_policy") or ""), p.lookup, Issues()).strip().lower()
         if svc.get("build") is not None and policy in LOCAL_BUILD_POLICIES:
             # `image:` only names what `build:` makes here; Compose never pulls it (pull_policy, Compose Spec).
-            detail = f"built from its build: context (pull_policy: {policy}), not pulled"
+            detail = f"{built} (pull_policy: {policy}), not pulled"
             self.report.skipped.append(Skipped(self.entry, where, "build-only", detail))
             return
         issues = Issues()
@@ -219,6 +262,32 @@ class ComposeLoader:
         if err:
             self.warn(where, err)
         return out
+
+
+def _build_map(build: Any) -> dict[str, Any]:
+    if isinstance(build, str):
+        return {"context": build}
+    return dict(build) if isinstance(build, dict) else {}
+
+
+def _args_map(args: Any) -> dict[str, Any]:
+    if isinstance(args, dict):
+        return dict(args)
+    return {k: v for k, _, v in (str(a).partition("=") for a in args or [])}
+
+
+def _merge_build(base: Any, own: Any, base_dir: Path, own_dir: Path) -> dict[str, Any]:
+    """`extends` merges `build` as a mapping and its `args` key by key, the service's own values winning; a
+    relative context stays relative to the file that wrote it (Compose Specification, extends and merge)."""
+    b, o = _build_map(base), _build_map(own)
+    if base_dir != own_dir and "context" in b and "://" not in str(b["context"]):
+        b["context"] = str(base_dir / str(b["context"]))
+    merged = {**b, **o}
+    if "args" in b or "args" in o:
+        merged["args"] = {**_args_map(b.get("args")), **_args_map(o.get("args"))}
+    if "context" not in o and "context" in b:
+        merged["context"] = b["context"]
+    return merged
 
 
 def compose_uses(

@@ -25,6 +25,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from kdoctor.images.inputs.uses import ImageUse, Origin, Skipped
+
 SCRATCH = "scratch"
 # BuildKit's automatic platform ARGs: in scope in FROM without a declaration. The values depend on the build.
 PLATFORM_ARGS = ("BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT", "TARGETPLATFORM", "TARGETOS",
@@ -319,3 +321,47 @@ def parse(
             else:
                 refs.append(BaseRef(value, None if unset else resolved, ins.line, how, current.label, None, unset))
     return Parsed(refs, not_images, unset_args, stages, directives.get("syntax"), warnings)
+
+
+_NAME = re.compile(r"^(?:(?:docker|container)file(?:\..+)?|.+\.(?:docker|container)file)$", re.IGNORECASE)
+
+
+def is_dockerfile(name: str) -> bool:
+    """Dockerfile, Containerfile, Dockerfile.dev, app.Dockerfile, build.containerfile."""
+    return bool(_NAME.match(name))
+
+
+def dockerfile_uses(
+    text: str,
+    where: str,
+    *,
+    build_args: Mapping[str, str] | None = None,
+    target: str | None = None,
+    workload: str = "",
+    platform: str | None = None,
+) -> tuple[list[ImageUse], list[Skipped], list[str]]:
+    """(the images a build pulls, what was read on purpose and not looked up, warnings). With `target` (a Compose
+    build's), only the stages that target needs; without, every stage, as a reader of the file wants."""
+    parsed = parse(text, build_args)
+    needed = parsed.needed(target) if target is not None or workload else {s.index for s in parsed.stages}
+    labels = {s.label: s.index for s in parsed.stages}
+    uses: list[ImageUse] = []
+    for ref in parsed.references:
+        if labels.get(ref.stage, -1) not in needed:
+            continue
+        stage = parsed.stages[labels[ref.stage]]
+        literal = ref.platform if ref.platform and "$" not in ref.platform else platform
+        what = " ".join(x for x in (workload, f"stage {stage.label}") if x)
+        uses.append(
+            ImageUse(
+                ref.resolved if ref.resolved is not None else expand(ref.written, {})[0],
+                platform=literal,
+                origins=[Origin(where, what, None, ref.instruction, ref.line)],
+                unset=list(ref.unset),
+                written=ref.written if ref.unset else None,
+                unset_hint="pass --build-arg " + " ".join(f"{v}=…" for v in ref.unset) + " (or Compose build.args)",
+            )
+        )
+    skipped = [Skipped(where, f"line {n.line}", "not-an-image", f"{n.instruction} {n.name}: {n.why}")
+               for n in parsed.not_images]  # fmt: skip
+    return uses, skipped, parsed.warnings

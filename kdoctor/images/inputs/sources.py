@@ -16,8 +16,9 @@ from typing import Any
 
 from kdoctor.errors import InputError
 from kdoctor.images.inputs.compose import compose_uses
+from kdoctor.images.inputs.dockerfile import dockerfile_uses, is_dockerfile
 from kdoctor.images.inputs.kube import kube_uses
-from kdoctor.images.inputs.uses import FileError, ImageUse, Skipped, SourceReport
+from kdoctor.images.inputs.uses import FileError, ImageUse, Skipped, SourceReport, SourceWarning
 from kdoctor.images.inputs.yamlload import decode, load_documents
 from kdoctor.runner import Runner
 from kdoctor.tools.kubectl import NORMAL, kubectl_argv
@@ -66,7 +67,7 @@ def uses_from_object(
 def _files(path: Path) -> Iterator[Path]:
     if path.is_dir():
         for p in sorted(path.rglob("*")):
-            if p.is_file() and p.suffix.lower() in YAML_SUFFIXES:
+            if p.is_file() and (p.suffix.lower() in YAML_SUFFIXES or is_dockerfile(p.name)):
                 yield p
     else:
         yield path
@@ -103,8 +104,10 @@ def read_inputs(
     environ: Mapping[str, str] | None = None,
     env_files: list[str] | None = None,
     stdin: bytes | None = None,
+    build_args: Mapping[str, str] | None = None,
 ) -> SourceReport:
-    """Every input (`-` is stdin) read file by file; no exception leaves for one bad file."""
+    """Every input (`-` is stdin) read file by file; no exception leaves for one bad file. `build_args`: what
+    `--build-arg K=V` gives the Dockerfiles."""
     report = SourceReport()
     env_paths = [Path(p) for p in env_files] if env_files else None
     for raw in paths:
@@ -132,8 +135,18 @@ def read_inputs(
             except OSError as exc:
                 report.errors.append(FileError(str(f), f"cannot read: {exc.strerror or exc}"))
                 continue
+            if is_dockerfile(f.name):
+                report.extend(_dockerfile(text, str(f), build_args))
+                continue
             report.extend(_guarded(text, str(f), f, environ, env_paths, found_in_dir=f != root))
     return report
+
+
+def _dockerfile(text: str, where: str, build_args: Mapping[str, str] | None) -> SourceReport:
+    uses, skipped, warnings = dockerfile_uses(text, where, build_args=build_args)
+    return SourceReport(
+        uses=uses, skipped=skipped, warnings=[SourceWarning(where, "FROM", w) for w in warnings], files=[where]
+    )
 
 
 def _guarded(

@@ -16,14 +16,22 @@ class Origin:
     file: str  # the file given (or found in a directory), "<stdin>", "argument", "context NAME"
     workload: str = ""  # "Deployment/web", "service web", "" for an argument
     container: str | None = None
-    path: str = ""  # "spec.template.spec.containers[0].image", "services.web.image"
+    path: str = ""  # "spec.template.spec.containers[0].image", "services.web.image", "FROM"
+    line: int | None = None  # 1-based line in `file`, where the source knows it (Dockerfiles)
 
     def text(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
         what = " ".join(x for x in (self.workload, f"container {self.container}" if self.container else "") if x)
-        return f"{self.file}: {what}" + (f" ({self.path})" if self.path else "") if what or self.path else self.file
+        return f"{where}: {what}" + (f" ({self.path})" if self.path else "") if what or self.path else where
 
     def to_json(self) -> dict[str, Any]:
-        return {"file": self.file, "workload": self.workload, "container": self.container, "path": self.path}
+        return {
+            "file": self.file,
+            "workload": self.workload,
+            "container": self.container,
+            "path": self.path,
+            "line": self.line,
+        }
 
 
 @dataclass
@@ -39,6 +47,9 @@ class ImageUse:
     unset: list[str] = field(default_factory=list)  # Compose variables in the image that are unset, no default
     written: str | None = None  # the reference as written, when a variable in it is unset (shown instead of `ref`)
     problem: str | None = None  # why this reference is not looked up (unrendered template, empty image)
+    # How to give an unset variable a value, said by the source that knows: Compose's environment and .env files,
+    # a Dockerfile's --build-arg.
+    unset_hint: str = "set it in the environment, the .env file or an --env-file"
 
     def __post_init__(self) -> None:
         if not self.sources and self.origins:

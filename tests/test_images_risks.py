@@ -190,5 +190,7 @@ def test_json_lists_risks_additively(
     assert img["verdict"] == "crash"
     (risk,) = img["risks"]
     assert risk["id"] == "cpu-avx-mongodb" and risk["severity"] == "error" and risk["effect"] == "crash"
-    assert risk["evidence"] == "MONGO_VERSION=8.0.26" and "mongodb/docs#5657" in risk["source"]
+    assert (
+        risk["evidence"] == "MONGO_VERSION=8.0.26" and "https://github.com/mongodb/docs/issues/5657" in risk["source"]
+    )
     assert img["entrypoint"]["runtime"] is None and img["suggestion"].startswith("Use the arm64 variant")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from kdoctor import __version__
 from kdoctor.errors import ExitCode
+from kdoctor.images.builds import FAILS, StageVerdict, judge_builds
 from kdoctor.images.inputs.uses import ImageUse, SourceReport
 from kdoctor.images.judge import verdict as V
 from kdoctor.images.result import ImageResult
@@ -38,6 +39,7 @@ class ScanOutcome:
     inputs: SourceReport = field(default_factory=SourceReport)
     unreachable: dict[str, str] = field(default_factory=dict)  # host -> why, for the rest of the run
     platform_assumed: str | None = None  # why the target platform is this machine's, not the nodes' (could not look)
+    builds: list[StageVerdict] = field(default_factory=list)  # Dockerfile stages: where they run, steps at risk
 
     @property
     def rows(self) -> list[ImageRow]:
@@ -54,6 +56,9 @@ class ScanOutcome:
             return ExitCode.USAGE
         verdicts = {r.verdict for r in self.results}
         if verdicts & {V.CRASH, V.UNSUPPORTED}:
+            return ExitCode.FINDINGS
+        # A build step known to die under its emulator, or a base BuildKit cannot pull: the build will fail.
+        if any(b.steps or b.runs == FAILS for b in self.builds):
             return ExitCode.FINDINGS
         # Nothing judged while resources were there whose images kdoctor cannot read: not "all fine" (issue 25).
         if V.UNKNOWN in verdicts or self.platform_assumed or (not self.results and self.unread_resources):
@@ -88,6 +93,7 @@ class ScanOutcome:
             "errors": [e.to_json() for e in self.inputs.errors],
             "skipped": [s.to_json() for s in self.inputs.skipped],
             "warnings": [w.to_json() for w in self.inputs.warnings],
+            "builds": [b.to_json() for b in self.builds],
         }
 
 
@@ -151,4 +157,5 @@ def run_scan(
         unreachable=unreachable,
         platform_assumed=platform_assumed,
         pull_quota=quota.report(),
+        builds=judge_builds((inputs or SourceReport()).builds, results, platform, emulator),
     )

@@ -18,6 +18,8 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from kdoctor.images.builds import EMULATED as EMULATED_STAGE
+from kdoctor.images.builds import FAILS
 from kdoctor.images.command import ScanOutcome
 from kdoctor.images.judge import verdict as V
 from kdoctor.images.rows import NOT_LOOKED_UP, ImageRow, unknown_by_host
@@ -180,6 +182,37 @@ def details(rows: list[ImageRow], layout: Layout, *, verbose: bool = False) -> l
     return out
 
 
+def builds(outcome: ScanOutcome, layout: Layout, *, verbose: bool = False) -> list[str]:
+    """The build stages that run under an emulator (or cannot pull their base), with the steps known to die there;
+    with -v every stage and where it runs."""
+    out: list[str] = []
+    for b in outcome.builds:
+        if not (verbose or b.runs in (EMULATED_STAGE, FAILS) or b.steps):
+            continue
+        mark = (
+            "✗"
+            if b.steps or b.runs == FAILS
+            else "!"
+            if b.runs == EMULATED_STAGE
+            else "?"
+            if b.runs == "unknown"
+            else "✓"
+        )
+        who = f" ({b.workload})" if b.workload else ""
+        out += layout.wrap(
+            f"{b.why}", indent="    ", first=f"{mark} {b.file}:{b.line} stage {b.stage}{who} runs {b.runs}: "
+        )
+        for step in b.steps:
+            out += layout.wrap(
+                f"{step.message} [{step.rule}]",
+                indent="      ",
+                first=f"    line {step.line}: RUN {layout.cut(step.command, 60)}: ",
+            )
+            for fix in step.fixes[:1]:
+                out += layout.wrap(fix, indent="        ", first="      fix: ")
+    return out
+
+
 def summary(outcome: ScanOutcome) -> str:
     rows = outcome.rows
     counts = Counter(row.verdict for row in rows)
@@ -236,6 +269,9 @@ def lines(outcome: ScanOutcome, layout: Layout, *, verbose: bool = False, wide: 
     more = details(rows, layout, verbose=verbose)
     if more:
         out += ["", *more]
+    built = builds(outcome, layout, verbose=verbose)
+    if built:
+        out += ["", f"Builds (emulator: {outcome.emulator}):", *built]
     out += ["", summary(outcome)]
     return out + notes(outcome, layout, verbose=verbose)
 

@@ -167,7 +167,7 @@ class ComposeLoader:
         return merged, [f"extends {shown}{base_name}", *via]
 
     # -- one service ---------------------------------------------------------------------------------
-    def build(self, p: Project, name: str, spec: Any) -> str:
+    def build(self, p: Project, name: str, spec: Any, platform: str | None = None) -> str:
         """Follow `build:` to its Dockerfile and add the images its build pulls: those of the stages the build's
         `target` needs (Compose Specification, build section). Returns how the service is built, for its row."""
         where = f"{p.prefix}services.{name}.build"
@@ -199,8 +199,14 @@ class ComposeLoader:
                 return f"built from {shown} (not read)"
         from kdoctor.images.inputs.dockerfile import dockerfile_uses
 
-        uses, skipped, warnings = dockerfile_uses(text, shown, build_args=args, target=target, workload=workload)
+        platforms = spec.get("platforms")
+        if isinstance(platforms, list) and platforms:
+            platform = platform or val(platforms[0])  # the first leg; each foreign leg runs the same steps emulated
+        uses, skipped, warnings, plan = dockerfile_uses(
+            text, shown, build_args=args, target=target, workload=workload, platform=platform
+        )
         self.report.uses += uses
+        self.report.builds.append(plan)
         self.report.skipped += skipped
         for w in warnings:
             self.warn(where, w)
@@ -209,7 +215,9 @@ class ComposeLoader:
     def service(self, p: Project, name: str, svc: dict[str, Any], via: list[str]) -> None:
         where = f"{p.prefix}services.{name}"
         image = svc.get("image")
-        built = self.build(p, name, svc["build"]) if svc.get("build") is not None else None
+        plat = svc.get("platform")
+        plat_text = interpolate(str(plat), p.lookup, Issues()).strip() or None if plat else None
+        built = self.build(p, name, svc["build"], plat_text) if svc.get("build") is not None else None
         if image is None:
             reason, detail = (
                 ("build-only", f"{built}, not pulled")

@@ -25,7 +25,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from kdoctor.images.inputs.uses import ImageUse, Origin, Skipped
+from kdoctor.images.inputs.uses import BuildPlan, BuildStage, ImageUse, Origin, Skipped
 
 SCRATCH = "scratch"
 # BuildKit's automatic platform ARGs: in scope in FROM without a declaration. The values depend on the build.
@@ -331,6 +331,23 @@ def is_dockerfile(name: str) -> bool:
     return bool(_NAME.match(name))
 
 
+def build_plan(parsed: Parsed, where: str, needed: set[int], workload: str, platform: str | None) -> BuildPlan:
+    """The stages a build runs, each with its base (an image by its FROM line, or a stage) and its RUN steps."""
+    by_line = {r.line: r for r in parsed.references if r.instruction == "FROM"}
+    stages = []
+    for s in parsed.stages:
+        if s.index not in needed:
+            continue
+        ref = by_line.get(s.line)
+        base_stage = next((parsed.stages[i].label for i in s.needs if parsed.stages[i].name == s.base.lower()), None)
+        runs = [(r.line, " ".join([r.rest, *r.heredocs])) for r in s.runs]
+        stages.append(
+            BuildStage(s.label, s.line, s.platform, s.line if ref else None, base_stage,
+                       ref.resolved if ref else None, runs)
+        )  # fmt: skip
+    return BuildPlan(where, workload, stages, platform)
+
+
 def dockerfile_uses(
     text: str,
     where: str,
@@ -339,9 +356,10 @@ def dockerfile_uses(
     target: str | None = None,
     workload: str = "",
     platform: str | None = None,
-) -> tuple[list[ImageUse], list[Skipped], list[str]]:
-    """(the images a build pulls, what was read on purpose and not looked up, warnings). With `target` (a Compose
-    build's), only the stages that target needs; without, every stage, as a reader of the file wants."""
+) -> tuple[list[ImageUse], list[Skipped], list[str], BuildPlan]:
+    """(the images a build pulls, what was read on purpose and not looked up, warnings, the stages it runs). With
+    `target` (a Compose build's), only the stages that target needs; without, every stage, as a reader of the file
+    wants."""
     parsed = parse(text, build_args)
     needed = parsed.needed(target) if target is not None or workload else {s.index for s in parsed.stages}
     labels = {s.label: s.index for s in parsed.stages}
@@ -364,4 +382,4 @@ def dockerfile_uses(
         )
     skipped = [Skipped(where, f"line {n.line}", "not-an-image", f"{n.instruction} {n.name}: {n.why}")
                for n in parsed.not_images]  # fmt: skip
-    return uses, skipped, parsed.warnings
+    return uses, skipped, parsed.warnings, build_plan(parsed, where, needed, workload, platform)

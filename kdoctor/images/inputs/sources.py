@@ -143,9 +143,13 @@ def read_inputs(
 
 
 def _dockerfile(text: str, where: str, build_args: Mapping[str, str] | None) -> SourceReport:
-    uses, skipped, warnings = dockerfile_uses(text, where, build_args=build_args)
+    uses, skipped, warnings, plan = dockerfile_uses(text, where, build_args=build_args)
     return SourceReport(
-        uses=uses, skipped=skipped, warnings=[SourceWarning(where, "FROM", w) for w in warnings], files=[where]
+        uses=uses,
+        skipped=skipped,
+        warnings=[SourceWarning(where, "FROM", w) for w in warnings],
+        files=[where],
+        builds=[plan],
     )
 
 

@@ -111,6 +111,29 @@ class SourceWarning:
 
 
 @dataclass
+class BuildStage:
+    """One stage of a Dockerfile a build runs: what it is built from and the RUN steps it executes."""
+
+    label: str  # the stage's name, or its index
+    line: int
+    platform: str | None  # FROM --platform as written
+    base_line: int | None  # the FROM line when the base is an image (its result says where it runs)
+    base_stage: str | None  # the stage it is built from, when it is one
+    base_ref: str | None  # the image, resolved (None: a stage, scratch, or unset)
+    runs: list[tuple[int, str]] = field(default_factory=list)  # (line, command text incl. heredoc bodies)
+
+
+@dataclass
+class BuildPlan:
+    """A Dockerfile's build as kdoctor reads it: the stages it runs, in order, for one target platform."""
+
+    file: str
+    workload: str  # "" for a Dockerfile given with -f, "service web build" for a Compose build
+    stages: list[BuildStage]
+    target_platform: str | None = None  # the platform the build is for (Compose platform:), None: the machine's
+
+
+@dataclass
 class SourceReport:
     """Everything reading the inputs produced: the uses, and per file what failed or was skipped."""
 
@@ -119,8 +142,10 @@ class SourceReport:
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[SourceWarning] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # files read without error
+    builds: list[BuildPlan] = field(default_factory=list)  # Dockerfiles, whose RUN steps are judged too
 
     def extend(self, other: SourceReport) -> None:
+        self.builds += other.builds
         self.uses += other.uses
         self.errors += other.errors
         self.skipped += other.skipped

@@ -121,7 +121,8 @@ def test_negative_claims_nothing(sample: dict[str, Any]) -> None:
 
 
 def test_every_signature_has_a_real_log() -> None:
-    """Each signature matches at least one real log (the corpora, or tests/data/why/logs.yaml)."""
+    """Each signature matches at least one real log (the corpora, the build threads' logs, or
+    tests/data/why/logs.yaml)."""
     heldout = [
         yaml.safe_load(p.read_text(encoding="utf-8"))["log"]
         for pattern in ("why-heldout/*.yaml", "why-mechanisms/*.yaml")
@@ -129,6 +130,7 @@ def test_every_signature_has_a_real_log() -> None:
     ]
     logs = [s["log"] for s in SAMPLES] + heldout
     logs += [f["log"] for f in yaml.safe_load((DATA / "why" / "logs.yaml").read_text())]
+    logs += [p.read_text(errors="replace") for p in CORPUS.parent.glob("build-threads/*/log.txt")]
     seen = {m.signature.id for text in logs for m in match_text(text, "log")}
     assert {s.id for s in catalogue()} - seen == set()
 

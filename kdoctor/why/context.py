@@ -127,6 +127,10 @@ def attribute(matches: list[Match], known: Known) -> Attribution:
         emulator, esource = known.emulator, known.emulator_source
     else:
         emulator, esource = "unknown", "none"
+    if emulator == "unknown" and node == "amd64" and image and is_foreign(image, node):
+        # Rosetta translates only amd64 code on arm64 Macs: foreign code that ran on an amd64 machine ran under QEMU.
+        # (Not on 32-bit arm: armv7 code on an armv6 CPU runs under nothing and faults.)
+        emulator, esource = "qemu", f"implied: only QEMU runs {image} code on {article(node)} {node} machine"
     if image is None and node is not None and emulator in EMULATORS:
         # Something foreign ran under emulation: on an arm64 node that is amd64 code (Rosetta only runs amd64).
         image = "amd64" if node == "arm64" or emulator == "rosetta" else None

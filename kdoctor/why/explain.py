@@ -11,9 +11,10 @@ from kdoctor.images.judge.features import feature_facts
 from kdoctor.images.judge.risks import rule_for_signature
 from kdoctor.images.result import ImageResult
 from kdoctor.vocabulary import TRANSLATORS, Emulator
+from kdoctor.why.buildkit import FailingStep, failing_step
 from kdoctor.why.context import Attribution, Known, attribute, fixes_for, primary
 from kdoctor.why.gather import ContainerFacts, PodFacts
-from kdoctor.why.signatures import Match, match_text
+from kdoctor.why.signatures import Match, clean, match_text
 
 WHY_SCHEMA = "kdoctor/why/v1"
 
@@ -94,6 +95,7 @@ class Answer:
     emulator: str
     log_matches: list[Match] = field(default_factory=list)  # `why --log`
     attribution: Attribution | None = None  # `why --log`
+    build_step: FailingStep | None = None  # `why --log` on a BuildKit log: the step that failed
 
     @property
     def failing(self) -> list[ContainerAnswer]:
@@ -127,6 +129,7 @@ class Answer:
             doc["explanation"] = main.signature.id if main else None
             doc["log"] = [match_json(m, att) for m in self.log_matches]
             doc["fixes"] = self.log_fixes()
+            doc["build_step"] = self.build_step.to_json() if self.build_step else None
             return doc
         p = self.pod
         doc.update(
@@ -201,4 +204,5 @@ def explain_log(text: str, known: Known | None = None) -> Answer:
     known = known or Known()
     matches = match_text(text, "log")
     att = attribute(matches, known)
-    return Answer(None, [], att.emulator, matches, att)
+    step = failing_step([c for c in (clean(raw) for raw in text.splitlines()) if c])
+    return Answer(None, [], att.emulator, matches, att, step)

@@ -48,6 +48,11 @@ def lines(answer: Answer, layout: Layout) -> list[str]:
 
 def _log(answer: Answer, layout: Layout) -> list[str]:
     main = answer.attribution.main if answer.attribution else None
+    step = layout.wrap(answer.build_step.text(), indent="  ", first="Failing build step: ") if answer.build_step else []
+    return step + _log_body(answer, layout, main)
+
+
+def _log_body(answer: Answer, layout: Layout, main: Match | None) -> list[str]:
     if main is None:
         out = layout.wrap(
             f"No known failure signature in this log (checked {len(catalogue())} signatures: Go emulation crashes, "

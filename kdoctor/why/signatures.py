@@ -49,6 +49,13 @@ class Window:
 
     patterns: tuple[re.Pattern[str], ...]
     lines: int | None = None
+    # "buildkit-step": tried only on the lines of BuildKit's failing step (kdoctor/why/buildkit.py), where a step
+    # header and its exit code are tied by the step number, not by nearness; None: the whole text.
+    scope: str | None = None
+    # A line pattern naming whose output a line is (dpkg's `Setting up X`, `Processing triggers for X`): the first
+    # pattern's line belongs to the nearest such line before it (or the first after it, dpkg's `error processing
+    # package X`), and that line must be the one the window's second pattern names.
+    owner: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,9 @@ def _as_list(v: Any) -> list[Any]:
     return v if isinstance(v, list) else [v]
 
 
+SCOPES = ("buildkit-step",)
+
+
 def _windows(raw: Any) -> tuple[Window, ...]:
     out = []
     for w in raw or ():
@@ -103,7 +113,11 @@ def _windows(raw: Any) -> tuple[Window, ...]:
         lines = w.get("lines")
         if lines is not None and (not isinstance(lines, int) or lines < 1):
             raise ValueError(f"window lines {lines!r} is not a positive number")
-        out.append(Window(pats, lines))
+        scope = w.get("scope")
+        if scope not in (None, *SCOPES):
+            raise ValueError(f"window scope {scope!r} is not one of {SCOPES}")
+        owner = re.compile(w["owner"], re.IGNORECASE) if w.get("owner") else None
+        out.append(Window(pats, lines, scope, owner))
     return tuple(out)
 
 
@@ -179,9 +193,19 @@ def match_text(text: str, where: str, signatures: tuple[Signature, ...] | None =
                 if line[:400] not in lines.setdefault(sig.id, []):
                     lines[sig.id].append(line[:400])
                 break
+    step_lines: list[str] | None = None
+    if any(w.scope for s in sigs for w in s.windows):
+        from kdoctor.why.buildkit import failing_step
+
+        step = failing_step(cleaned)
+        step_lines = list(step.lines) if step else []
+
+    def lines_for(w: Window) -> list[str]:
+        return cleaned if w.scope is None else step_lines or []
+
     out = []
     for s in sigs:
-        hit = next(((w, h) for w in s.windows if (h := _window(w, cleaned)) is not None), None)
+        hit = next(((w, h) for w in s.windows if (h := _window(w, lines_for(w))) is not None), None)
         if hit is not None:  # the combined evidence is what explains; a single line alone is less specific
             window, (found, groups) = hit
             extra = [x for x in lines.get(s.id, []) if x not in found]
@@ -195,6 +219,14 @@ def match_text(text: str, where: str, signatures: tuple[Signature, ...] | None =
 
 def _groups(m: re.Match[str]) -> dict[str, str]:
     return {k: v for k, v in m.groupdict().items() if v}
+
+
+def _owned(w: Window, lines: list[str], i: int) -> bool:
+    """Whether the line at `i` belongs to the step the window's second pattern names (see Window.owner)."""
+    assert w.owner is not None
+    before = next((lines[j] for j in range(i - 1, -1, -1) if w.owner.search(lines[j])), None)
+    after = next((lines[j] for j in range(i + 1, len(lines)) if w.owner.search(lines[j])), None)
+    return any(x is not None and w.patterns[1].search(x) for x in (before, after))
 
 
 def _window(w: Window, lines: list[str]) -> tuple[list[str], dict[str, str]] | None:
@@ -213,6 +245,8 @@ def _window(w: Window, lines: list[str]) -> tuple[list[str], dict[str, str]] | N
                 break
             chosen.append(min(near, key=lambda jm: abs(jm[0] - i)))
         else:
+            if w.owner is not None and not _owned(w, lines, i):
+                continue
             groups: dict[str, str] = {}
             for _, m in chosen:
                 groups.update({k: v for k, v in _groups(m).items() if k not in groups})

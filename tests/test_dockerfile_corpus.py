@@ -138,3 +138,28 @@ def test_the_build_threads_dockerfiles_name_their_base_images(thread: str) -> No
     ]
     assert resolved <= want, (resolved, want)
     assert all(w in resolved or any(p.match(w) for p in patterns) for w in want), (got, want)
+
+
+COMPOSE_CASES = [c for c in CASES if case(c)["expected"].get("compose_services")]
+
+
+@pytest.mark.parametrize("name", COMPOSE_CASES)
+def test_compose_builds_are_followed_to_the_images_their_target_needs(name: str) -> None:
+    """Through the Compose loader, as `kdoctor images -f compose.yaml` reads it: each build's Dockerfile, its
+    build.args, and only the stages its target needs (the labels' target_stages; every stage when there is none)."""
+    from kdoctor.images.inputs.sources import read_inputs
+
+    doc = case(name)
+    exp = doc["expected"]
+    compose = next(f["path"] for f in doc["files"] if Path(f["path"]).suffix in (".yml", ".yaml") and "compose" in
+                   f["path"] or f["path"].endswith("notebook.yml"))  # fmt: skip
+    report = read_inputs([str(CORPUS / name / compose)], environ={})
+    # Several services may build the same Dockerfile (redash: three): its images once each.
+    got = sorted({(Path(o.file).name, o.line, u.ref) for u in report.uses for o in u.origins if o.path == "FROM"})
+    stages = exp.get("target_stages") or {}
+    want = sorted(
+        (Path(r["file"]).name, r["line"], r["resolved"])
+        for r in exp["references"]
+        if r["instruction"] == "FROM" and (r["file"] not in stages or str(r["stage"]) in map(str, stages[r["file"]]))
+    )
+    assert got == want

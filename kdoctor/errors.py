@@ -27,7 +27,8 @@ EXIT_HELP = {
     ),
     "images": (
         "Exit codes: 0 every image is native or emulated; 1 some image will crash or cannot run (crash, "
-        "unsupported), or a Dockerfile build step will die under its emulator; 2 bad usage, or an input file could not be read (the other files are still reported); 3 some "
+        "unsupported), or a Dockerfile build step will die under its emulator; 2 bad usage, or an input file "
+        "could not be read (the other files are still reported); 3 some "
         "verdicts are unknown (registry unreachable, 401, 429, timeout, unset Compose variable) and none worse; "
         "70 internal error."
     ),

@@ -151,8 +151,11 @@ def test_compose_builds_are_followed_to_the_images_their_target_needs(name: str)
 
     doc = case(name)
     exp = doc["expected"]
-    compose = next(f["path"] for f in doc["files"] if Path(f["path"]).suffix in (".yml", ".yaml") and "compose" in
-                   f["path"] or f["path"].endswith("notebook.yml"))  # fmt: skip
+    compose = next(
+        f["path"]
+        for f in doc["files"]
+        if (Path(f["path"]).suffix in (".yml", ".yaml") and "compose" in f["path"]) or f["path"] == "notebook.yml"
+    )
     report = read_inputs([str(CORPUS / name / compose)], environ={})
     # Several services may build the same Dockerfile (redash: three): its images once each.
     got = sorted({(Path(o.file).name, o.line, u.ref) for u in report.uses for o in u.origins if o.path == "FROM"})

@@ -211,7 +211,9 @@ def test_a_directory_with_broken_files_reports_the_others(tmp_path: Path) -> Non
             "workload": "Pod/init-demo",
             "container": "nginx",
             "path": "spec.containers[0].image",
-            "line": None,
+            "line": 11,  # `      image: "nginx",` (a flow mapping; the scalar starts at its quote)
+            "column": 14,
+            "written_in": None,
             "command": None,
             "args": None,
             "verdict": "unknown",

@@ -19,7 +19,7 @@ from kdoctor.errors import InputError
 from kdoctor.images.inputs.interpolate import Issues, interpolate, interpolate_tree, read_env_files
 from kdoctor.images.inputs.kube import TEMPLATE_HINT, scalars
 from kdoctor.images.inputs.uses import ImageUse, Origin, Skipped, SourceReport, SourceWarning
-from kdoctor.images.inputs.yamlload import decode, load_documents
+from kdoctor.images.inputs.yamlload import decode, load_documents, located
 
 MAX_DEPTH = 10  # extends/include chains deeper than this are cycles or mistakes
 
@@ -246,6 +246,9 @@ class ComposeLoader:
         elif not ref and not issues.unset:
             problem = "the image is empty"
         path = f"{where}.image" + (f" ({', '.join(via)})" if via else "")
+        # Where the image is written: an extended or included service's own file, not the one given.
+        file, line, column = located(image)
+        written = file if file and Path(file).resolve() != Path(self.entry).resolve() else None
         platform = svc.get("platform")
         self.report.uses.append(
             ImageUse(
@@ -253,7 +256,7 @@ class ComposeLoader:
                 command=self.words(p, f"{where}.entrypoint", svc.get("entrypoint")),
                 args=self.words(p, f"{where}.command", svc.get("command")),
                 platform=interpolate(str(platform), p.lookup, Issues()).strip() or None if platform else None,
-                origins=[Origin(self.entry, f"service {name}", None, path)],
+                origins=[Origin(self.entry, f"service {name}", None, path, line, column, written)],
                 unset=list(dict.fromkeys(issues.unset)),
                 written=str(image).strip() if issues.unset else None,
                 problem=problem,

@@ -56,6 +56,7 @@ class BaseRef:
     stage: str  # the stage's name, or its index
     platform: str | None  # the --platform flag as written
     unset: list[str] = field(default_factory=list)
+    column: int | None = None  # 1-based column of the reference on its line (None when a continuation moved it)
 
 
 @dataclass
@@ -320,6 +321,14 @@ def parse(
                 not_images.append(NotImage(resolved, ins.line, how, SCRATCH))
             else:
                 refs.append(BaseRef(value, None if unset else resolved, ins.line, how, current.label, None, unset))
+    physical = text.splitlines()
+    for r in refs:
+        row = physical[r.line - 1] if 0 < r.line <= len(physical) else ""
+        # The reference after its keyword and flags (`--from=x` names it inside a flag).
+        token = f"from={r.written}" if r.instruction != "FROM" else r.written
+        at = row.find(token, len(row) - len(row.lstrip()) + 4)
+        if at >= 0:
+            r.column = at + 1 + (len("from=") if r.instruction != "FROM" else 0)
     return Parsed(refs, not_images, unset_args, stages, directives.get("syntax"), warnings)
 
 
@@ -374,7 +383,7 @@ def dockerfile_uses(
             ImageUse(
                 ref.resolved if ref.resolved is not None else expand(ref.written, {})[0],
                 platform=literal,
-                origins=[Origin(where, what, None, ref.instruction, ref.line)],
+                origins=[Origin(where, what, None, ref.instruction, ref.line, ref.column)],
                 unset=list(ref.unset),
                 written=ref.written if ref.unset else None,
                 unset_hint="pass --build-arg " + " ".join(f"{v}=…" for v in ref.unset) + " (or Compose build.args)",

@@ -17,6 +17,7 @@ import yaml
 
 from kdoctor.data import data_dir
 from kdoctor.images.inputs.uses import ImageUse, Origin, Skipped
+from kdoctor.images.inputs.yamlload import located
 
 # Lists whose items are containers when they have an `image` (Tekton names them steps and sidecars).
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers", "sidecars", "steps")
@@ -99,7 +100,7 @@ def scalars(v: Any) -> list[str] | None:
     that is how an alias bomb turned into gigabytes)."""
     if not isinstance(v, list) or not all(isinstance(x, str | int | float | bool) for x in v):
         return None
-    return [str(x) for x in v]
+    return [x if isinstance(x, str) else str(x) for x in v]  # a YAML string keeps where it is written
 
 
 def _group(doc: dict[str, Any]) -> str:
@@ -140,7 +141,7 @@ class _Walk:
             for rx, fmt in ops.env:
                 if rx.fullmatch(name):
                     for ref in _env_refs(value, fmt):
-                        self.use(ref, f"{path}.env[{i}].value ({name})", None)
+                        self.use(ref, f"{path}.env[{i}].value ({name})", None, at=value)
                     break
         argv = (scalars(container.get("command")) or []) + (scalars(container.get("args")) or [])
         for i, arg in enumerate(argv):
@@ -148,11 +149,13 @@ class _Walk:
             if not eq:
                 value = argv[i + 1] if i + 1 < len(argv) else ""
             if any(rx.fullmatch(flag) for rx in ops.args) and _ref_like(value):
-                self.use(value.strip(), f"{path} args ({flag})", None)
+                self.use(value.strip(), f"{path} args ({flag})", None, at=arg if eq else argv[i + 1])
 
-    def use(self, image: str, path: str, container: dict[str, Any] | None) -> None:
+    def use(self, image: str, path: str, container: dict[str, Any] | None, at: object = None) -> None:
+        """`at`: the YAML scalar the image was read from, when `image` was cut out of it (an env value, a flag)."""
         name = container.get("name") if container else None
         ref = image.strip()
+        file, line, column = located(at if at is not None else image, ref)
         if self.pattern_keys is not None and "{{" in ref:
             self.policy_strings += 1
             return
@@ -161,7 +164,17 @@ class _Walk:
                 ref,
                 scalars(container.get("command")) if container else None,
                 scalars(container.get("args")) if container else None,
-                origins=[Origin(self.file, self.workload, str(name) if name is not None else None, path)],
+                origins=[
+                    Origin(
+                        self.file,
+                        self.workload,
+                        str(name) if name is not None else None,
+                        path,
+                        line,
+                        column,
+                        file if file and file != self.file else None,
+                    )
+                ],
                 problem=TEMPLATE_HINT if "{{" in ref else None,
             )
         )

@@ -17,10 +17,12 @@ class Origin:
     workload: str = ""  # "Deployment/web", "service web", "" for an argument
     container: str | None = None
     path: str = ""  # "spec.template.spec.containers[0].image", "services.web.image", "FROM"
-    line: int | None = None  # 1-based line in `file`, where the source knows it (Dockerfiles)
+    line: int | None = None  # 1-based line of the scalar naming the image, in `written_in` (or `file`)
+    column: int | None = None  # 1-based column of that scalar (a quoted scalar starts at its quote)
+    written_in: str | None = None  # the file holding that line when it is not `file` (Compose extends/include)
 
     def text(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
+        where = f"{self.written_in or self.file}:{self.line}" if self.line else self.file
         what = " ".join(x for x in (self.workload, f"container {self.container}" if self.container else "") if x)
         return f"{where}: {what}" + (f" ({self.path})" if self.path else "") if what or self.path else where
 
@@ -31,6 +33,8 @@ class Origin:
             "container": self.container,
             "path": self.path,
             "line": self.line,
+            "column": self.column,
+            "written_in": self.written_in,
         }
 
 

@@ -63,6 +63,42 @@ def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
 _Loader.add_multi_constructor("!", _tagged)
 
 
+class Located(str):
+    """A YAML string that remembers where it is written: the file, and the 1-based line and column of its scalar
+    (a quoted scalar starts at its quote). Equal to, and hashed as, the plain string."""
+
+    file: str
+    line: int
+    column: int
+    source: list[str]  # the file's lines (one list shared by every string of the file), to find a part in a block
+
+
+def _located(loader: yaml.SafeLoader, node: yaml.Node) -> Located:
+    s = Located(loader.construct_scalar(node))  # type: ignore[arg-type]
+    s.file = getattr(loader, "where", "")
+    s.source = getattr(loader, "source", [])
+    s.line, s.column = node.start_mark.line + 1, node.start_mark.column + 1
+    return s
+
+
+_Loader.add_constructor("tag:yaml.org,2002:str", _located)
+
+
+def located(value: object, part: str | None = None) -> tuple[str | None, int | None, int | None]:
+    """(file, line, column) of a string read from YAML, or Nones (JSON, interpolated or computed strings). With
+    `part` (a reference cut out of the string, e.g. from a block scalar's `version=image` lines): where that part
+    is written, found in the raw lines the scalar spans."""
+    if not isinstance(value, Located):
+        return None, None, None
+    if part and part != value and "\n" in value:
+        last = value.line + value.count("\n") + 1
+        for n in range(value.line, min(last, len(value.source)) + 1):
+            at = value.source[n - 1].find(part) if n - 1 < len(value.source) else -1
+            if at >= 0:
+                return value.file or None, n, at + 1
+    return value.file or None, value.line, value.column
+
+
 def decode(data: bytes, where: str) -> str:
     """Text of a file or of stdin: UTF-8 (a BOM is dropped), or UTF-16/32 with their BOM as YAML allows."""
     if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
@@ -108,7 +144,9 @@ def load_documents(text: str, where: str) -> list[Any]:
         if docs is not None:
             return docs
     try:
-        return [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+        # A loader class per file, so each string knows the file it is written in.
+        loader = type("_FileLoader", (_Loader,), {"where": where, "source": text.splitlines()})
+        return [d for d in yaml.load_all(text, Loader=loader) if d is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -44,3 +44,15 @@ SEVERITY_ORDER: Final[dict[str, int]] = {
     Verdict.UNSUPPORTED: 3,
     Verdict.CRASH: 3,
 }
+
+
+# `kdoctor images --fail-on V` fails the run on V and every verdict above it, in this order (issue 27): a crash, an
+# image that cannot run, one that runs emulated, one kdoctor could not tell. `--fail-on emulated` thus passes an
+# unreachable registry's `unknown` (offline-safe), `--fail-on unknown` fails on anything not native.
+GATE_ORDER: Final[dict[str, int]] = {
+    Verdict.NATIVE: 0,
+    Verdict.UNKNOWN: 1,
+    Verdict.EMULATED: 2,
+    Verdict.UNSUPPORTED: 3,
+    Verdict.CRASH: 4,
+}

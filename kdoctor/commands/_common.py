@@ -29,6 +29,19 @@ class ImagesOutput(StrEnum):
     text = "text"
     json = "json"
     wide = "wide"
+    sarif = "sarif"
+    junit = "junit"
+    github = "github"
+
+
+class FailOn(StrEnum):
+    """`kdoctor images --fail-on`: the verdict at and above which the run fails (vocabulary.GATE_ORDER)."""
+
+    crash = "crash"
+    unsupported = "unsupported"
+    emulated = "emulated"
+    unknown = "unknown"
+    never = "never"
 
 
 class EmulatorChoice(StrEnum):

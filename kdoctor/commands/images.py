@@ -10,6 +10,7 @@ from kdoctor.commands._common import (
     ContextOpt,
     EmulatorChoice,
     EmulatorOpt,
+    FailOn,
     ImagesOutput,
     InsecureRegistryOpt,
     VerboseOpt,
@@ -63,9 +64,18 @@ def images(
         typer.Option(
             "--output",
             "-o",
-            help="text (default: one line per image), wide (every column whole) or json (JSON only on stdout).",
+            help="text (default: one line per image), wide (every column whole), json, sarif (SARIF 2.1.0), junit "
+            "(JUnit XML), or github (GitHub workflow annotations, then the text report).",
         ),
     ] = ImagesOutput.text,
+    fail_on: Annotated[
+        FailOn | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when an image's verdict is this or worse (crash > unsupported > emulated > unknown), else 0; "
+            "never: always 0. Default: the exit codes below.",
+        ),
+    ] = None,
     verbose: VerboseOpt = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not write the on-disk cache.")] = False,
     max_age: Annotated[
@@ -171,15 +181,25 @@ def images(
         suggest=not no_suggest,
         deep=deep,
         max_pulls=max_pulls,
-        progress_console=None if output is ImagesOutput.json else stderr_console(),
+        progress_console=stderr_console() if output in (ImagesOutput.text, ImagesOutput.wide) else None,
         inputs=inputs,
         platform_assumed=assumed,
     )
+    outcome.fail_on = fail_on.value if fail_on else None
     if output is ImagesOutput.json:
         from kdoctor.report.jsonout import dumps
 
         typer.echo(dumps(outcome.to_json()))
+    elif output in (ImagesOutput.sarif, ImagesOutput.junit):
+        from kdoctor.images import ci
+
+        typer.echo(ci.sarif_text(outcome) if output is ImagesOutput.sarif else ci.junit(outcome).rstrip("\n"))
     else:
+        if output is ImagesOutput.github:
+            from kdoctor.images import ci
+
+            for line in ci.github(outcome):
+                typer.echo(line)
         render(outcome, stdout_console(), verbose=verbose, wide=output is ImagesOutput.wide)
     raise typer.Exit(outcome.exit_code())
 

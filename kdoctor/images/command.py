@@ -16,7 +16,7 @@ from kdoctor.images.rows import ImageRow, group_rows, unknown_by_host
 from kdoctor.images.scan import open_scanner
 from kdoctor.platforms import Platform
 from kdoctor.runner import Runner
-from kdoctor.vocabulary import SEVERITY_ORDER
+from kdoctor.vocabulary import GATE_ORDER, SEVERITY_ORDER
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -40,6 +40,7 @@ class ScanOutcome:
     unreachable: dict[str, str] = field(default_factory=dict)  # host -> why, for the rest of the run
     platform_assumed: str | None = None  # why the target platform is this machine's, not the nodes' (could not look)
     builds: list[StageVerdict] = field(default_factory=list)  # Dockerfile stages: where they run, steps at risk
+    fail_on: str | None = None  # --fail-on: the verdict that fails the run (None: the exit codes as always)
 
     @property
     def rows(self) -> list[ImageRow]:
@@ -51,9 +52,23 @@ class ScanOutcome:
         pulls something, and what is not known."""
         return [f"{s.file}: {s.where}" for s in self.inputs.skipped if s.reason == "no-pod-template"]
 
+    def gated(self, verdict: str, fail_on: str | None) -> bool:
+        """Whether a verdict fails the run: at or above `--fail-on` (GATE_ORDER); without one, crash and
+        unsupported, as the exit codes always said. `never`: nothing."""
+        if fail_on == "never":
+            return False
+        if fail_on is None:
+            return verdict in (V.CRASH, V.UNSUPPORTED)
+        return GATE_ORDER[verdict] >= GATE_ORDER[fail_on] > 0
+
     def exit_code(self) -> int:
+        fail_on = self.fail_on
         if self.inputs.errors:  # a file that could not be read: the others were scanned, the run is not whole
             return ExitCode.USAGE
+        if fail_on is not None:  # a gate: 1 when a verdict (or a build step at risk, a crash) reaches it, else 0
+            hit = any(self.gated(r.verdict, fail_on) for r in self.results)
+            hit = hit or (any(b.steps or b.runs == FAILS for b in self.builds) and self.gated(V.CRASH, fail_on))
+            return ExitCode.FINDINGS if hit else ExitCode.OK
         verdicts = {r.verdict for r in self.results}
         if verdicts & {V.CRASH, V.UNSUPPORTED}:
             return ExitCode.FINDINGS

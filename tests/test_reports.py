@@ -152,7 +152,9 @@ def test_every_verdict_on_the_line_of_its_reference_at_80_columns(tmux: Tmux, im
     # What to act on is below, once each: the two crashes with their reason and first use, the emulated image's
     # reason; nothing for the native ones.
     below = "\n".join(lines[lines.index("") :])
-    assert below.count("✗ crash: ") == 2 and "used by app.yaml (Deployment/app1 container main)" in below
+    assert below.count("✗ crash: ") == 2 and re.search(
+        r"used by app\.yaml:\d+ \(Deployment/app1 container main\)", below
+    )
     assert "! emulated, 1 image(s): " in below and "native" not in below.split("\n\n")[0]
 
 

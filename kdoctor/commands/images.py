@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,8 +17,14 @@ from kdoctor.commands._common import (
     stderr_console,
     stdout_console,
 )
-from kdoctor.errors import EXIT_HELP
+from kdoctor.errors import EXIT_HELP, ExitCode
 from kdoctor.images import DEFAULT_CONCURRENCY
+
+if TYPE_CHECKING:
+    from kdoctor.images.command import ScanOutcome
+    from kdoctor.images.inputs.uses import SourceReport
+    from kdoctor.images.registry import Mirrors
+    from kdoctor.policy import Policy
 
 
 def images(
@@ -68,6 +74,21 @@ def images(
             "(JUnit XML), or github (GitHub workflow annotations, then the text report).",
         ),
     ] = ImagesOutput.text,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config",
+            help="Policy file (default: the nearest .kdoctor.yaml from here up to the repository root).",
+        ),
+    ] = None,
+    registry_mirror: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--registry-mirror",
+            help="FROM=TO: look up FROM's images at TO ([http(s)://]host[:port][/path]), repeatable; the report keeps "
+            "the names as written and says which host answered.",
+        ),
+    ] = None,
     fail_on: Annotated[
         FailOn | None,
         typer.Option(
@@ -129,10 +150,11 @@ def images(
     from kdoctor.images.command import run_scan
     from kdoctor.images.inputs.sources import read_inputs, uses_from_cluster
     from kdoctor.images.inputs.uses import ImageUse, Origin, SourceReport
-    from kdoctor.images.render import render
     from kdoctor.runner import SubprocessRunner
 
     wanted = parse_platform(platform)  # a malformed --platform is refused before anything is read or probed
+    policy = _policy(config)
+    mirrors = _mirrors(policy, registry_mirror)
     runner = SubprocessRunner()
     uses: list[ImageUse] = [ImageUse(r, origins=[Origin("argument")]) for r in refs or []]
     inputs = SourceReport()
@@ -149,6 +171,8 @@ def images(
         build_args[key] = value
     if files:
         inputs = read_inputs(files, env_files=env_file, build_args=build_args)
+        if policy is not None and policy.ignore_paths:
+            inputs = _without_ignored(inputs, policy)
         uses += inputs.uses
     node_arch = None
     nodes_unread: str | None = None
@@ -159,49 +183,118 @@ def images(
         from kdoctor.facts.kubectl import probe_node_arch  # only here: it loads the fact models (~0.1 s)
 
         node_arch, nodes_unread = probe_node_arch(runner, context)
-    target = detect(runner, want_platform=wanted, want_emulator=emulator.value, node_arch=node_arch)
-    # Judging a cluster's images for a platform its nodes did not confirm is a guess: say so, and the run is not whole.
-    assumed = None
-    if not refs and not files and wanted is None and nodes_unread:
-        assumed = (
-            f"the cluster's nodes could not be read ({nodes_unread}); judged for {target.platform}, this machine's "
-            "platform: pass --platform os/arch for the nodes'"
+    # The flag wins; else the policy's platforms (each image judged for each); else the detected target.
+    wanted_list = [wanted] if wanted is not None else [parse_platform(p) for p in policy.platforms] if policy else []
+    chosen_emulator = emulator.value
+    if emulator is EmulatorChoice.auto and policy is not None and policy.emulator:
+        chosen_emulator = policy.emulator
+    outcomes = []
+    for want in wanted_list or [None]:
+        target = detect(runner, want_platform=want, want_emulator=chosen_emulator, node_arch=node_arch)
+        # Judging a cluster's images for a platform its nodes did not confirm is a guess: say so, and the run is
+        # not whole.
+        assumed = None
+        if not refs and not files and want is None and nodes_unread:
+            assumed = (
+                f"the cluster's nodes could not be read ({nodes_unread}); judged for {target.platform}, this "
+                "machine's platform: pass --platform os/arch for the nodes'"
+            )
+        outcome = run_scan(
+            uses,
+            runner=runner,
+            platform=target.platform,
+            emulator=target.emulator,
+            emulator_source=target.source,
+            insecure=set(insecure_registry or ()),
+            use_cache=not no_cache,
+            concurrency=concurrency,
+            timeout=timeout,
+            max_age=max_age,
+            suggest=not no_suggest,
+            deep=deep,
+            max_pulls=max_pulls,
+            progress_console=stderr_console() if output in (ImagesOutput.text, ImagesOutput.wide) else None,
+            inputs=inputs,
+            platform_assumed=assumed,
+            mirrors=mirrors,
         )
-    outcome = run_scan(
-        uses,
-        runner=runner,
-        platform=target.platform,
-        emulator=target.emulator,
-        emulator_source=target.source,
-        insecure=set(insecure_registry or ()),
-        use_cache=not no_cache,
-        concurrency=concurrency,
-        timeout=timeout,
-        max_age=max_age,
-        suggest=not no_suggest,
-        deep=deep,
-        max_pulls=max_pulls,
-        progress_console=stderr_console() if output in (ImagesOutput.text, ImagesOutput.wide) else None,
-        inputs=inputs,
-        platform_assumed=assumed,
-    )
-    outcome.fail_on = fail_on.value if fail_on else None
+        outcome.fail_on = fail_on.value if fail_on else policy.fail_on if policy else None
+        outcome.policy = policy
+        outcomes.append(outcome)
+    _emit(outcomes, output, verbose)
+    raise typer.Exit(worst_exit(outcomes))
+
+
+def worst_exit(outcomes: list[ScanOutcome]) -> int:
+    """Several platforms' runs as one exit code: unreadable input, then a failure, then incomplete, else 0."""
+    codes = {o.exit_code() for o in outcomes}
+    return next((c for c in (ExitCode.USAGE, ExitCode.FINDINGS, ExitCode.INCOMPLETE) if c in codes), ExitCode.OK)
+
+
+def _emit(outcomes: list[ScanOutcome], output: ImagesOutput, verbose: bool) -> None:
+    from kdoctor.images.render import render
+
     if output is ImagesOutput.json:
         from kdoctor.report.jsonout import dumps
 
-        typer.echo(dumps(outcome.to_json()))
-    elif output in (ImagesOutput.sarif, ImagesOutput.junit):
+        if len(outcomes) == 1:
+            typer.echo(dumps(outcomes[0].to_json()))
+        else:  # a policy with several platforms: one images/v1 document per platform
+            doc = {"schema": "kdoctor/images-platforms/v1", "exit_code": worst_exit(outcomes),
+                   "runs": [o.to_json() for o in outcomes]}  # fmt: skip
+            typer.echo(dumps(doc))
+        return
+    if output in (ImagesOutput.sarif, ImagesOutput.junit):
         from kdoctor.images import ci
 
-        typer.echo(ci.sarif_text(outcome) if output is ImagesOutput.sarif else ci.junit(outcome).rstrip("\n"))
-    else:
-        if output is ImagesOutput.github:
-            from kdoctor.images import ci
+        typer.echo(ci.sarif_text(outcomes) if output is ImagesOutput.sarif else ci.junit(outcomes).rstrip("\n"))
+        return
+    if output is ImagesOutput.github:
+        from kdoctor.images import ci
 
-            for line in ci.github(outcome):
-                typer.echo(line)
+        for line in ci.github(outcomes):
+            typer.echo(line)
+    for outcome in outcomes:
         render(outcome, stdout_console(), verbose=verbose, wide=output is ImagesOutput.wide)
-    raise typer.Exit(outcome.exit_code())
+
+
+def _policy(config: str | None) -> Policy | None:
+    from pathlib import Path
+
+    from kdoctor.policy import find, load
+
+    if config is not None:
+        return load(Path(config))
+    found = find()
+    return load(found) if found else None
+
+
+def _mirrors(policy: Policy | None, flags: list[str] | None) -> Mirrors:
+    from kdoctor.errors import UsageError
+    from kdoctor.images.registry import Mirrors
+
+    pairs = dict(policy.mirrors) if policy else {}
+    for item in flags or []:
+        source, sep, target = item.partition("=")
+        if not sep:
+            raise UsageError(f"--registry-mirror {item}: expected REGISTRY=[http(s)://]HOST[:PORT][/PATH]")
+        pairs[source] = target
+    return Mirrors.of(pairs)
+
+
+def _without_ignored(inputs: SourceReport, policy: Policy) -> SourceReport:
+    """The inputs less the uses and builds in files the policy's ignore_paths name."""
+    from dataclasses import replace
+
+    from kdoctor.policy import ignored
+
+    uses = []
+    for u in inputs.uses:
+        kept = [o for o in u.origins if not ignored(policy, o.written_in or o.file)]
+        if kept:
+            uses.append(replace(u, origins=kept, sources=[o.text() for o in kept]))
+    builds = [b for b in inputs.builds if not ignored(policy, b.file)]
+    return replace(inputs, uses=uses, builds=builds)
 
 
 def register(app: typer.Typer) -> None:

@@ -27,6 +27,7 @@ from kdoctor.images.command import ScanOutcome
 from kdoctor.images.judge import verdict as V
 from kdoctor.images.judge.build import build_rules
 from kdoctor.images.judge.risks import catalogue as risk_catalogue
+from kdoctor.policy import Allowance
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 VERDICT_RULES: dict[str, tuple[str, str]] = {
@@ -49,6 +50,12 @@ class Finding:
     column: int | None
     where: str  # the workload and path, or the build stage
     suggestion: str | None = None
+    platform: str = ""  # the platform it was judged for (a policy may ask for several)
+    allowed: Allowance | None = None  # accepted by the policy (suppressed), or accepted until a date now past
+
+    @property
+    def suppressed(self) -> bool:
+        return self.allowed is not None and not self.allowed.expired
 
 
 def repo_root(start: Path | None = None) -> Path:
@@ -68,38 +75,53 @@ def _relative(file: str, root: Path) -> str:
         return path.as_uri()  # outside the repository: an absolute file URI
 
 
-def findings(outcome: ScanOutcome) -> list[Finding]:
-    """Every finding, worst first, then by file and line: the order of every format."""
+def _level(outcome: ScanOutcome, rule: str, verdict: str) -> str:
+    """The gate decides error; below it, emulated is a warning and the rest a note; the policy's `severity:`
+    (by rule id, then by verdict) overrides both."""
+    sev = outcome.policy.severity if outcome.policy else {}
+    if rule in sev or verdict in sev:
+        return sev.get(rule) or sev[verdict]
+    if outcome.gated(verdict, outcome.fail_on):
+        return "error"
+    return "warning" if verdict == V.EMULATED else "note"
+
+
+def findings(outcomes: list[ScanOutcome]) -> list[Finding]:
+    """Every finding of every platform, worst first, then by file and line: the order of every format."""
     out: list[Finding] = []
-    for r in outcome.results:
-        if r.verdict == V.NATIVE:
-            continue
-        gated = outcome.gated(r.verdict, outcome.fail_on)
-        level = "error" if gated else "warning" if r.verdict == V.EMULATED else "note"
-        rule = r.risks[0].rule.id if r.risks else VERDICT_RULES[r.verdict][0]
-        for o in r.origins or []:
-            argument = o.file in ("argument",) or o.file.startswith(("context ", "current context"))
-            out.append(
-                Finding(
-                    rule, r.verdict, level, r.reason, r.written or r.ref,
-                    None if argument else (o.written_in or o.file), o.line, o.column,
-                    " ".join(x for x in (o.workload, f"container {o.container}" if o.container else "", o.path) if x),
-                    r.suggestion,
+    several = len(outcomes) > 1
+    for outcome in outcomes:
+        platform = str(outcome.platform)
+        for r in outcome.results:
+            if r.verdict == V.NATIVE:
+                continue
+            rule = r.risks[0].rule.id if r.risks else VERDICT_RULES[r.verdict][0]
+            level = _level(outcome, rule, r.verdict)
+            for o in r.origins or []:
+                argument = o.file in ("argument",) or o.file.startswith(("context ", "current context"))
+                where = " ".join(
+                    x for x in (o.workload, f"container {o.container}" if o.container else "", o.path) if x
                 )
-            )  # fmt: skip
-    build_gated = outcome.gated(V.CRASH, outcome.fail_on)
-    for b in outcome.builds:
-        for step in b.steps:
-            out.append(
-                Finding(
-                    step.rule, V.CRASH, "error" if build_gated else "warning",
-                    f"RUN {step.command}: {step.message} (stage {b.stage} runs emulated: {b.why})", b.file, b.file,
-                    step.line, None, f"{b.workload + ' ' if b.workload else ''}stage {b.stage}",
-                    step.fixes[0] if step.fixes else None,
-                )
-            )  # fmt: skip
+                out.append(
+                    Finding(
+                        rule, r.verdict, level, (f"[{platform}] " if several else "") + r.reason, r.written or r.ref,
+                        None if argument else (o.written_in or o.file), o.line, o.column, where, r.suggestion,
+                        platform, outcome.allowed(r, o),
+                    )
+                )  # fmt: skip
+        for b in outcome.builds:
+            for step in b.steps:
+                out.append(
+                    Finding(
+                        step.rule, V.CRASH, _level(outcome, step.rule, V.CRASH),
+                        f"RUN {step.command}: {step.message} (stage {b.stage} runs emulated: {b.why})", b.file,
+                        b.file, step.line, None, f"{b.workload + ' ' if b.workload else ''}stage {b.stage}",
+                        step.fixes[0] if step.fixes else None, platform,
+                    )
+                )  # fmt: skip
     rank = {"error": 0, "warning": 1, "note": 2}
-    out.sort(key=lambda f: (rank[f.level], f.file or "", f.line or 0, f.column or 0, f.ref, f.where, f.rule))
+    out.sort(key=lambda f: (f.suppressed, rank[f.level], f.file or "", f.line or 0, f.column or 0, f.ref, f.where,
+                            f.rule, f.platform))  # fmt: skip
     return out
 
 
@@ -131,14 +153,15 @@ def _rules(used: set[str]) -> list[dict[str, Any]]:
 
 
 def fingerprint(f: Finding) -> str:
-    """Stable across runs and line moves: the rule, the file, where in it (workload/path) and the image."""
-    key = "\0".join((f.rule, f.file or "", f.where, f.ref))
+    """Stable across runs and line moves: the rule, the file, where in it (workload/path), the image and the
+    platform it was judged for."""
+    key = "\0".join((f.rule, f.file or "", f.where, f.ref, f.platform))
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def sarif(outcome: ScanOutcome, root: Path | None = None) -> dict[str, Any]:
+def sarif(outcomes: list[ScanOutcome], root: Path | None = None) -> dict[str, Any]:
     root = root or repo_root()
-    found = findings(outcome)
+    found = findings(outcomes)
     results = []
     for f in found:
         result: dict[str, Any] = {
@@ -146,8 +169,12 @@ def sarif(outcome: ScanOutcome, root: Path | None = None) -> dict[str, Any]:
             "level": f.level,
             "message": {"text": f"{f.ref}: {f.message}" + (f" Fix: {f.suggestion}" if f.suggestion else "")},
             "partialFingerprints": {"kdoctorFinding/v1": fingerprint(f)},
-            "properties": {"image": f.ref, "verdict": f.verdict, "where": f.where},
+            "properties": {"image": f.ref, "verdict": f.verdict, "where": f.where, "platform": f.platform},
         }
+        if f.allowed is not None:
+            result["message"]["text"] += f" ({f.allowed.text()})"
+            if f.suppressed:  # accepted: still reported, as suppressed with the reason
+                result["suppressions"] = [{"kind": "external", "justification": f.allowed.text()}]
         if f.file is not None and f.line is not None:
             region: dict[str, int] = {"startLine": f.line}
             if f.column is not None:
@@ -177,45 +204,58 @@ def sarif(outcome: ScanOutcome, root: Path | None = None) -> dict[str, Any]:
                 },
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": root.as_uri() + "/"}},
                 "results": results,
-                "properties": {"platform": str(outcome.platform), "emulator": outcome.emulator},
+                "properties": {
+                    "platforms": [str(o.platform) for o in outcomes],
+                    "emulator": outcomes[0].emulator if outcomes else None,
+                },
             }
         ],
     }
 
 
-def sarif_text(outcome: ScanOutcome) -> str:
-    return json.dumps(sarif(outcome), indent=2)
+def sarif_text(outcomes: list[ScanOutcome]) -> str:
+    return json.dumps(sarif(outcomes), indent=2)
 
 
-def junit(outcome: ScanOutcome) -> str:
-    """A testsuite per input file, a testcase per image use: a failure at or above the gate, an error where
-    kdoctor could not tell (below the gate), a pass otherwise."""
+def junit(outcomes: list[ScanOutcome]) -> str:
+    """A testsuite per input file (and platform, when there are several), a testcase per image use: a failure at
+    or above the gate, an error where kdoctor could not tell (below the gate), skipped where the policy accepts
+    it, a pass otherwise."""
     suites: dict[str, list[str]] = {}
     counts: dict[str, list[int]] = {}
-    for r in outcome.results:
-        for o in r.origins or []:
-            file = o.written_in or o.file
-            name = f"{r.written or r.ref} ({o.workload or 'argument'}{' ' + o.path if o.path else ''})"
-            case = f"<testcase classname={quoteattr(file)} name={quoteattr(name)}"
-            if o.line:
-                case += f' file={quoteattr(file)} line="{o.line}"'
-            c = counts.setdefault(file, [0, 0, 0])
-            c[0] += 1
-            if outcome.gated(r.verdict, outcome.fail_on):
-                c[1] += 1
-                fix = escape(r.suggestion or "")
-                body = f"<failure type={quoteattr(r.verdict)} message={quoteattr(r.reason)}>{fix}</failure>"
-            elif r.verdict == V.UNKNOWN:
-                c[2] += 1
-                body = f'<error type="unknown" message={quoteattr(r.reason)}/>'
-            else:
-                body = f"<system-out>{escape(r.verdict + ': ' + r.reason)}</system-out>"
-            suites.setdefault(file, []).append(f"    {case}>{body}</testcase>")
-    out = ['<?xml version="1.0" encoding="UTF-8"?>', f'<testsuites name="kdoctor images {outcome.platform}">']
-    for file, cases in suites.items():
-        tests, failures, errors = counts[file]
-        attrs = f'tests="{tests}" failures="{failures}" errors="{errors}"'
-        out.append(f"  <testsuite name={quoteattr(file)} {attrs}>")
+    several = len(outcomes) > 1
+    for outcome in outcomes:
+        for r in outcome.results:
+            for o in r.origins or []:
+                file = o.written_in or o.file
+                suite = f"{file} ({outcome.platform})" if several else file
+                name = f"{r.written or r.ref} ({o.workload or 'argument'}{' ' + o.path if o.path else ''})"
+                case = f"<testcase classname={quoteattr(file)} name={quoteattr(name)}"
+                if o.line:
+                    case += f' file={quoteattr(file)} line="{o.line}"'
+                c = counts.setdefault(suite, [0, 0, 0, 0])
+                c[0] += 1
+                allowed = outcome.allowed(r, o)
+                if allowed is not None and not allowed.expired:
+                    c[3] += 1
+                    body = f"<skipped message={quoteattr(allowed.text())}/>"
+                elif outcome.gated(r.verdict, outcome.fail_on):
+                    c[1] += 1
+                    why = r.reason + (f" ({allowed.text()})" if allowed else "")
+                    fix = escape(r.suggestion or "")
+                    body = f"<failure type={quoteattr(r.verdict)} message={quoteattr(why)}>{fix}</failure>"
+                elif r.verdict == V.UNKNOWN:
+                    c[2] += 1
+                    body = f'<error type="unknown" message={quoteattr(r.reason)}/>'
+                else:
+                    body = f"<system-out>{escape(r.verdict + ': ' + r.reason)}</system-out>"
+                suites.setdefault(suite, []).append(f"    {case}>{body}</testcase>")
+    name = ", ".join(str(o.platform) for o in outcomes)
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', f"<testsuites name={quoteattr('kdoctor images ' + name)}>"]
+    for suite, cases in suites.items():
+        tests, failures, errors, skipped = counts[suite]
+        attrs = f'tests="{tests}" failures="{failures}" errors="{errors}" skipped="{skipped}"'
+        out.append(f"  <testsuite name={quoteattr(suite)} {attrs}>")
         out += cases
         out.append("  </testsuite>")
     out.append("</testsuites>")
@@ -231,13 +271,15 @@ def _data(value: str) -> str:
     return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def github(outcome: ScanOutcome, root: Path | None = None) -> list[str]:
-    """`::error file=…,line=…,col=…,title=…::message` for each finding at or above the gate."""
+def github(outcomes: list[ScanOutcome], root: Path | None = None) -> list[str]:
+    """`::error file=…,line=…,col=…,title=…::message` for each finding at or above the gate; `::notice` for one the
+    policy accepts (it still shows, with its reason)."""
     root = root or repo_root()
     out = []
-    for f in findings(outcome):
-        if f.level != "error":
+    for f in findings(outcomes):
+        if f.level != "error" and not f.suppressed:
             continue
+        command = "notice" if f.suppressed else "error"
         props = []
         if f.file is not None:
             rel = _relative(f.file, root)
@@ -248,5 +290,7 @@ def github(outcome: ScanOutcome, root: Path | None = None) -> list[str]:
                 props.append(f"col={f.column}")
         props.append(f"title={_prop(f'kdoctor {f.rule}: {f.ref}')}")
         text = f.message + (" Fix: " + f.suggestion if f.suggestion else "")
-        out.append(f"::error {','.join(props)}::{_data(text)}")
+        if f.allowed is not None:
+            text += f" ({f.allowed.text()})"
+        out.append(f"::{command} {','.join(props)}::{_data(text)}")
     return out

@@ -9,17 +9,20 @@ from typing import TYPE_CHECKING, Any
 from kdoctor import __version__
 from kdoctor.errors import ExitCode
 from kdoctor.images.builds import FAILS, StageVerdict, judge_builds
-from kdoctor.images.inputs.uses import ImageUse, SourceReport
+from kdoctor.images.inputs.uses import ImageUse, Origin, SourceReport
 from kdoctor.images.judge import verdict as V
 from kdoctor.images.result import ImageResult
 from kdoctor.images.rows import ImageRow, group_rows, unknown_by_host
 from kdoctor.images.scan import open_scanner
 from kdoctor.platforms import Platform
+from kdoctor.policy import Allowance, Policy, allowance
 from kdoctor.runner import Runner
 from kdoctor.vocabulary import GATE_ORDER, SEVERITY_ORDER
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from kdoctor.images.registry import Mirrors
 
 IMAGES_SCHEMA = "kdoctor/images/v1"
 
@@ -41,6 +44,21 @@ class ScanOutcome:
     platform_assumed: str | None = None  # why the target platform is this machine's, not the nodes' (could not look)
     builds: list[StageVerdict] = field(default_factory=list)  # Dockerfile stages: where they run, steps at risk
     fail_on: str | None = None  # --fail-on: the verdict that fails the run (None: the exit codes as always)
+    policy: Policy | None = None  # .kdoctor.yaml: allow entries and severities
+
+    def allowed(self, r: ImageResult, o: Origin | None) -> Allowance | None:
+        """The policy's acceptance of this use of the image (by the image as written, its file and its rules)."""
+        rules = (r.verdict, f"image-{r.verdict}", *(k.rule.id for k in r.risks))
+        return allowance(self.policy, r.written or r.ref, (o.written_in or o.file) if o else None, rules)
+
+    def counted(self) -> list[ImageResult]:
+        """The results that count for the exit code: those with a use the policy does not (or no longer) accept."""
+        out = []
+        for r in self.results:
+            uses: list[Origin | None] = list(r.origins) or [None]
+            if any((a := self.allowed(r, o)) is None or a.expired for o in uses):
+                out.append(r)
+        return out
 
     @property
     def rows(self) -> list[ImageRow]:
@@ -65,11 +83,12 @@ class ScanOutcome:
         fail_on = self.fail_on
         if self.inputs.errors:  # a file that could not be read: the others were scanned, the run is not whole
             return ExitCode.USAGE
+        counted = self.counted()
         if fail_on is not None:  # a gate: 1 when a verdict (or a build step at risk, a crash) reaches it, else 0
-            hit = any(self.gated(r.verdict, fail_on) for r in self.results)
+            hit = any(self.gated(r.verdict, fail_on) for r in counted)
             hit = hit or (any(b.steps or b.runs == FAILS for b in self.builds) and self.gated(V.CRASH, fail_on))
             return ExitCode.FINDINGS if hit else ExitCode.OK
-        verdicts = {r.verdict for r in self.results}
+        verdicts = {r.verdict for r in counted}
         if verdicts & {V.CRASH, V.UNSUPPORTED}:
             return ExitCode.FINDINGS
         # A build step known to die under its emulator, or a base BuildKit cannot pull: the build will fail.
@@ -109,6 +128,13 @@ class ScanOutcome:
             "skipped": [s.to_json() for s in self.inputs.skipped],
             "warnings": [w.to_json() for w in self.inputs.warnings],
             "builds": [b.to_json() for b in self.builds],
+            "allowed": [
+                {"image": r.written or r.ref, "file": o.written_in or o.file, "line": o.line, **a.to_json()}
+                for r in self.results
+                for o in r.origins
+                if (a := self.allowed(r, o)) is not None
+            ],
+            "policy": self.policy.source if self.policy else None,
         }
 
 
@@ -130,6 +156,7 @@ def run_scan(
     inputs: SourceReport | None = None,
     max_pulls: int | None = None,
     platform_assumed: str | None = None,
+    mirrors: Mirrors | None = None,
 ) -> ScanOutcome:
     t0 = time.monotonic()
     with open_scanner(
@@ -144,6 +171,7 @@ def run_scan(
         suggest=suggest,
         deep=deep,
         max_pulls=max_pulls,
+        mirrors=mirrors,
     ) as scanner:
         if progress_console is not None and progress_console.is_terminal and len(uses) > 3:
             from rich.progress import Progress

@@ -227,6 +227,13 @@ def notes(outcome: ScanOutcome, layout: Layout, *, verbose: bool = False) -> lis
     if outcome.platform_assumed:
         said.append(outcome.platform_assumed)
     said += outcome.notes
+    mirrored = sorted({(r.resolved.split("/")[0], r.answered_by) for r in outcome.results
+                       if r.answered_by and r.resolved})  # fmt: skip
+    said += [f"{src} answered by {host} (registry mirror)" for src, host in mirrored]
+    if outcome.policy is not None:
+        allowed = [(r, o, a) for r in outcome.results for o in r.origins if (a := outcome.allowed(r, o))]
+        said += [f"{r.written or r.ref} in {o.written_in or o.file}: {a.text()} ({outcome.policy.source})"
+                 for r, o, a in allowed]  # fmt: skip
     for registry, q in outcome.pull_quota.items():
         # Plain advice, not the raw RateLimit header (issue 15).
         used = f" (this scan spent {q['pulls_used']})" if q["pulls_used"] else ""

@@ -31,6 +31,7 @@ class ImageResult:
     written: str | None = None  # the reference as written when a variable in it is unset (`ref` is interpolated)
     origins: list[Origin] = field(default_factory=list)
     registry: str | None = None  # the host asked, for grouping unknowns
+    answered_by: str | None = None  # a mirror that answered for the image's own registry (--registry-mirror)
 
     @classmethod
     def for_use(cls, use: ImageUse, **fields: Any) -> ImageResult:
@@ -78,4 +79,5 @@ class ImageResult:
             },
             "sources": self.sources,
             "risks": [r.to_json() for r in self.risks],
+            "answered_by": self.answered_by,
         }

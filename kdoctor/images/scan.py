@@ -20,6 +20,7 @@ from kdoctor.images.judge import verdict as V
 from kdoctor.images.registry import (
     TOKEN_THREADS,
     Cache,
+    Mirrors,
     Reference,
     ReferenceError,
     RegistryClient,
@@ -48,6 +49,7 @@ class Scanner:
     emulator: str  # qemu | rosetta | none | unknown
     suggest: bool = True
     deep: bool = False  # --deep: look inside images whose manifest names the target platform too
+    mirrors: Mirrors = field(default_factory=Mirrors)  # registries answered by others (--registry-mirror, policy)
     walk: WalkStats = field(default_factory=WalkStats)
     notes: list[str] = field(default_factory=list)  # for the report (JSON `notes`)
 
@@ -118,6 +120,9 @@ class Scanner:
             res.reason = str(exc)
             return res
         res.resolved, res.registry = str(ref), ref.registry
+        asked = self.mirrors.apply(ref)
+        if asked != ref:  # the image keeps its name; the report says which host answered
+            res.answered_by, res.registry, ref = asked.registry, asked.registry, asked
         try:
             with image_deadline(self.client.timeout):
                 self._judge(ref, use, res)
@@ -284,12 +289,13 @@ def open_scanner(
     suggest: bool = True,
     deep: bool = False,
     max_pulls: int | None = None,
+    mirrors: Mirrors | None = None,
 ) -> Iterator[Scanner]:
     """The one place a registry client and a scanner are built; the client (and its cache) is closed after."""
     client = RegistryClient(
         runner=runner,
         cache=Cache(enabled=use_cache),
-        insecure=set(insecure),
+        insecure=set(insecure) | (mirrors.plain_http_hosts() if mirrors else set()),
         concurrency=concurrency,
         timeout=timeout,
         retries=retries,
@@ -297,6 +303,6 @@ def open_scanner(
         max_pulls=max_pulls,
     )
     try:
-        yield Scanner(client, target, emulator, suggest=suggest, deep=deep)
+        yield Scanner(client, target, emulator, suggest=suggest, deep=deep, mirrors=mirrors or Mirrors())
     finally:
         client.close()

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kdoctor.data import data_dir
 from kdoctor.errors import InputError, UsageError
+from kdoctor.yamlkeys import line_for
 
 API_VERSION: Final = "kdoctor.dev/v1alpha1"
 _QTY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(gib|gi|g|gb|mib|mi|m|mb)?\s*$", re.I)
@@ -149,29 +150,6 @@ class Profile(_Strict):
         return doc
 
 
-def _line_for(text: str, loc: tuple[Any, ...]) -> int | None:
-    """The 1-based line of the key at `loc` in a YAML document (best effort)."""
-    try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
-        return None
-    line = None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if k.value == part:
-                    line, node = k.start_mark.line + 1, v
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
 _UNION_TAGS = {"int", "str", "float", "bool", "Share"}
 ALLOWED = {
     "provider": "minikube, kind",
@@ -196,7 +174,7 @@ def parse_profile(text: str, source: str) -> Profile:
         raise InputError(
             source,
             "`kind` is the document kind (Profile); kind settings go under `kindConfig`",
-            line=_line_for(text, ("kind",)),
+            line=line_for(text, ("kind",)),
             key="kind",
         )
     data = dict(raw)
@@ -219,7 +197,7 @@ def parse_profile(text: str, source: str) -> Profile:
         last = str(loc[-1]) if loc else ""
         if last in ALLOWED:
             msg += f" (allowed: {ALLOWED[last]})"
-        raise InputError(source, msg, line=_line_for(text, loc), key=key) from None
+        raise InputError(source, msg, line=line_for(text, loc), key=key) from None
     prof.source = source
     return prof
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from kdoctor.images.registry.cache import Cache
     from kdoctor.images.registry.client import RegistryClient, RegistryError
+    from kdoctor.images.registry.mirrors import Mirrors
     from kdoctor.images.registry.negotiate import TOKEN_THREADS
     from kdoctor.images.registry.reach import image_deadline
     from kdoctor.images.registry.reference import Reference, ReferenceError
@@ -26,6 +27,7 @@ _FACE = {
     "Cache": ("cache", "Cache"),
     "RegistryClient": ("client", "RegistryClient"),
     "RegistryError": ("client", "RegistryError"),
+    "Mirrors": ("mirrors", "Mirrors"),
     "TOKEN_THREADS": ("negotiate", "TOKEN_THREADS"),
     "image_deadline": ("reach", "image_deadline"),
     "Reference": ("reference", "Reference"),
@@ -38,6 +40,7 @@ _FACE = {
 __all__ = [
     "TOKEN_THREADS",
     "Cache",
+    "Mirrors",
     "Reference",
     "ReferenceError",
     "RegistryClient",

@@ -73,7 +73,6 @@ class Policy(BaseModel):
     root: Path | None = None  # the repository root paths are relative to (not a key)
 
 
-
 def repo_root(start: Path) -> Path:
     here = start.resolve()
     for d in (here, *here.parents):

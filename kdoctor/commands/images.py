@@ -74,6 +74,22 @@ def images(
             "(JUnit XML), or github (GitHub workflow annotations, then the text report).",
         ),
     ] = ImagesOutput.text,
+    as_files: Annotated[
+        bool,
+        typer.Option(
+            "--files",
+            help="The arguments are files to read (as with -f), not image references: how pre-commit passes the "
+            "changed files.",
+        ),
+    ] = False,
+    default_fail_on: Annotated[
+        FailOn | None,
+        typer.Option(
+            "--default-fail-on",
+            help="The gate when neither --fail-on nor the policy file sets one (the pre-commit hook passes "
+            "unsupported, so an unreachable registry's unknown does not block a commit).",
+        ),
+    ] = None,
     config: Annotated[
         str | None,
         typer.Option(
@@ -153,6 +169,10 @@ def images(
     from kdoctor.runner import SubprocessRunner
 
     wanted = parse_platform(platform)  # a malformed --platform is refused before anything is read or probed
+    if as_files:  # pre-commit appends the changed files as arguments
+        files, refs = [*(files or []), *(refs or [])], []
+        if not files:
+            raise typer.Exit(0)  # nothing changed that the hook reads
     policy = _policy(config)
     mirrors = _mirrors(policy, registry_mirror)
     runner = SubprocessRunner()
@@ -218,7 +238,8 @@ def images(
             platform_assumed=assumed,
             mirrors=mirrors,
         )
-        outcome.fail_on = fail_on.value if fail_on else policy.fail_on if policy else None
+        gate = fail_on.value if fail_on else policy.fail_on if policy and policy.fail_on else None
+        outcome.fail_on = gate or (default_fail_on.value if default_fail_on else None)
         outcome.policy = policy
         outcomes.append(outcome)
     _emit(outcomes, output, verbose)

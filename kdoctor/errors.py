@@ -30,7 +30,8 @@ EXIT_HELP = {
         "unsupported), or a Dockerfile build step will die under its emulator; 2 bad usage, or an input file "
         "could not be read (the other files are still reported); 3 some "
         "verdicts are unknown (registry unreachable, 401, 429, timeout, unset Compose variable) and none worse; "
-        "70 internal error."
+        "70 internal error. With --fail-on (or a policy fail_on): 1 when the gate is reached, else 0 (2 still "
+        "for unreadable input)."
     ),
     "up": (
         "Exit codes: 0 ready (created, started, updated, or already matching); 1 the cluster did not become ready, "

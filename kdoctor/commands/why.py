@@ -48,6 +48,14 @@ def why(
     platform: Annotated[
         str | None, typer.Option("--platform", help="The node's platform (os/arch), like --node-arch.")
     ] = None,
+    image_platform: Annotated[
+        str | None,
+        typer.Option(
+            "--image-platform",
+            help="With --log: the platform of the code that failed (os/arch), e.g. the leg a build was for "
+            "(docker buildx build --platform); default: what the log shows.",
+        ),
+    ] = None,
     output: OutputOpt = Output.text,
     insecure_registry: InsecureRegistryOpt = None,
 ) -> None:
@@ -61,13 +69,17 @@ def why(
         raise UsageError("give a pod name, or --log FILE (- for stdin)")
     if node_arch and platform:
         raise UsageError("give --node-arch or --platform, not both")
+    if image_platform and log is None:
+        raise UsageError("--image-platform applies to --log (a pod's image platform is read from its registry)")
     node = node_arch or platform
     if log is not None:
         from kdoctor.why.context import Known
 
         # In --log mode "auto" means: what the log shows (the log may come from another machine).
         given = None if emulator is EmulatorChoice.auto else emulator.value
-        known = Known(node_arch=node, emulator=given, emulator_source="--emulator" if given else "none")
+        known = Known(
+            node_arch=node, image_arch=image_platform, emulator=given, emulator_source="--emulator" if given else "none"
+        )
         answer = explain_log(_read_log(log), known)
     else:
         from kdoctor.runner import SubprocessRunner

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -90,6 +90,25 @@ def images(
             "unsupported, so an unreachable registry's unknown does not block a commit).",
         ),
     ] = None,
+    verdicts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--verdicts",
+            help="A verdict file (or a directory of them) written by --write-verdicts, read before the registries "
+            "(repeatable; also the policy's verdicts:).",
+        ),
+    ] = None,
+    write_verdicts: Annotated[
+        str | None,
+        typer.Option("--write-verdicts", help="Write what this run learned to FILE, for teammates' runs."),
+    ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="No network at all: answers from the local cache and the verdict files only, the rest unknown.",
+        ),
+    ] = False,
     config: Annotated[
         str | None,
         typer.Option(
@@ -175,6 +194,13 @@ def images(
             raise typer.Exit(0)  # nothing changed that the hook reads
     policy = _policy(config)
     mirrors = _mirrors(policy, registry_mirror)
+    sources = [*(policy.verdicts if policy else []), *(verdicts or [])]
+    if sources:
+        from kdoctor.images.registry import read_verdicts
+
+        verdict_sources = read_verdicts(sources)
+    else:
+        verdict_sources = None
     runner = SubprocessRunner()
     uses: list[ImageUse] = [ImageUse(r, origins=[Origin("argument")]) for r in refs or []]
     inputs = SourceReport()
@@ -237,13 +263,48 @@ def images(
             inputs=inputs,
             platform_assumed=assumed,
             mirrors=mirrors,
+            verdict_sources=verdict_sources,
+            record=write_verdicts is not None,
+            offline=offline,
         )
         gate = fail_on.value if fail_on else policy.fail_on if policy and policy.fail_on else None
         outcome.fail_on = gate or (default_fail_on.value if default_fail_on else None)
         outcome.policy = policy
         outcomes.append(outcome)
+    if write_verdicts is not None:
+        _write_verdicts(write_verdicts, outcomes)
     _emit(outcomes, output, verbose)
     raise typer.Exit(worst_exit(outcomes))
+
+
+def _write_verdicts(path: str, outcomes: list[ScanOutcome]) -> None:
+    """What the runs learned, with the verdicts they reached (for people), written atomically."""
+    import json
+    import os
+    import tempfile
+
+    from kdoctor import __version__
+    from kdoctor.images.registry import verdict_document
+
+    blobs: dict[str, bytes] = {}
+    notes: dict[str, dict[str, dict[str, Any]]] = {}
+    judged = []
+    for o in outcomes:
+        if o.learned is not None:
+            blobs.update(o.learned[0])
+            for name, entries in o.learned[1].items():
+                notes.setdefault(name, {}).update(entries)
+        judged += [{"ref": r.ref, "resolved": r.resolved, "digest": r.digest, "platform": str(o.platform),
+                    "emulator": o.emulator, "verdict": r.verdict, "reason": r.reason} for r in o.results]  # fmt: skip
+    doc = verdict_document(blobs, notes, judged, __version__)
+    target = os.path.abspath(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".kdoctor-verdicts-")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh)
+        os.replace(tmp, target)
+    except OSError as exc:
+        stderr_console().print(f"kdoctor: could not write the verdict file {path}: {exc.strerror or exc}")
 
 
 def worst_exit(outcomes: list[ScanOutcome]) -> int:

@@ -22,7 +22,7 @@ from kdoctor.vocabulary import GATE_ORDER, SEVERITY_ORDER
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from kdoctor.images.registry import Mirrors
+    from kdoctor.images.registry import Mirrors, VerdictSources
 
 IMAGES_SCHEMA = "kdoctor/images/v1"
 
@@ -45,6 +45,9 @@ class ScanOutcome:
     builds: list[StageVerdict] = field(default_factory=list)  # Dockerfile stages: where they run, steps at risk
     fail_on: str | None = None  # --fail-on: the verdict that fails the run (None: the exit codes as always)
     policy: Policy | None = None  # .kdoctor.yaml: allow entries and severities
+    # What this run read (blobs by digest, tag and analysis notes), kept with --write-verdicts
+    learned: tuple[dict[str, bytes], dict[str, dict[str, dict[str, Any]]]] | None = None
+    verdict_sources: VerdictSources | None = None  # the verdict files read (--verdicts, policy verdicts:)
 
     def allowed(self, r: ImageResult, o: Origin | None) -> Allowance | None:
         """The policy's acceptance of this use of the image (by the image as written, its file and its rules)."""
@@ -135,6 +138,9 @@ class ScanOutcome:
                 if (a := self.allowed(r, o)) is not None
             ],
             "policy": self.policy.source if self.policy else None,
+            "verdict_sources": None
+            if self.verdict_sources is None
+            else {"files": self.verdict_sources.sources, "errors": self.verdict_sources.errors},
         }
 
 
@@ -157,6 +163,9 @@ def run_scan(
     max_pulls: int | None = None,
     platform_assumed: str | None = None,
     mirrors: Mirrors | None = None,
+    verdict_sources: VerdictSources | None = None,
+    record: bool = False,
+    offline: bool = False,
 ) -> ScanOutcome:
     t0 = time.monotonic()
     with open_scanner(
@@ -172,6 +181,9 @@ def run_scan(
         deep=deep,
         max_pulls=max_pulls,
         mirrors=mirrors,
+        verdict_sources=verdict_sources,
+        record=record,
+        offline=offline,
     ) as scanner:
         if progress_console is not None and progress_console.is_terminal and len(uses) > 3:
             from rich.progress import Progress
@@ -185,6 +197,11 @@ def run_scan(
         unreachable = scanner.client.unreachable.hosts()
         quota = scanner.client.quota
         notes = list(scanner.notes)
+        cache = scanner.client.cache
+        learned = (dict(cache.seen_blobs), {k: dict(v) for k, v in cache.seen_notes.items()}) if record else None
+        for r in results:  # which answers a verdict file gave (JSON `source`, a footnote in the text)
+            if r.digest and r.digest in cache.from_overlay and verdict_sources is not None:
+                r.source = verdict_sources.origin.get(r.digest)
     results.sort(key=lambda r: (-SEVERITY_ORDER[r.verdict], r.ref))
     return ScanOutcome(
         platform,
@@ -201,4 +218,6 @@ def run_scan(
         platform_assumed=platform_assumed,
         pull_quota=quota.report(),
         builds=judge_builds((inputs or SourceReport()).builds, results, platform, emulator),
+        learned=learned,
+        verdict_sources=verdict_sources,
     )

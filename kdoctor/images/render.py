@@ -227,6 +227,12 @@ def notes(outcome: ScanOutcome, layout: Layout, *, verbose: bool = False) -> lis
     if outcome.platform_assumed:
         said.append(outcome.platform_assumed)
     said += outcome.notes
+    shared = [r for r in outcome.results if r.source]
+    if shared:
+        files = ", ".join(sorted({r.source for r in shared if r.source}))
+        said.append(f"{len(shared)} image(s) answered from verdict files ({files}), re-judged by this kdoctor")
+    if outcome.verdict_sources is not None:
+        said += [f"verdict file: {e}" for e in outcome.verdict_sources.errors]
     mirrored = sorted({(r.resolved.split("/")[0], r.answered_by) for r in outcome.results
                        if r.answered_by and r.resolved})  # fmt: skip
     said += [f"{src} answered by {host} (registry mirror)" for src, host in mirrored]

@@ -32,6 +32,7 @@ class ImageResult:
     origins: list[Origin] = field(default_factory=list)
     registry: str | None = None  # the host asked, for grouping unknowns
     answered_by: str | None = None  # a mirror that answered for the image's own registry (--registry-mirror)
+    source: str | None = None  # the verdict file that answered (--verdicts), None: the registry or the cache
 
     @classmethod
     def for_use(cls, use: ImageUse, **fields: Any) -> ImageResult:
@@ -80,4 +81,5 @@ class ImageResult:
             "sources": self.sources,
             "risks": [r.to_json() for r in self.risks],
             "answered_by": self.answered_by,
+            "source": self.source,
         }

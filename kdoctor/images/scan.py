@@ -25,6 +25,7 @@ from kdoctor.images.registry import (
     ReferenceError,
     RegistryClient,
     RegistryError,
+    VerdictSources,
     fit_workers,
     image_deadline,
     parse_reference,
@@ -290,17 +291,21 @@ def open_scanner(
     deep: bool = False,
     max_pulls: int | None = None,
     mirrors: Mirrors | None = None,
+    verdict_sources: VerdictSources | None = None,
+    record: bool = False,
+    offline: bool = False,
 ) -> Iterator[Scanner]:
     """The one place a registry client and a scanner are built; the client (and its cache) is closed after."""
     client = RegistryClient(
         runner=runner,
-        cache=Cache(enabled=use_cache),
+        cache=Cache(enabled=use_cache, overlay=verdict_sources, record=record),
         insecure=set(insecure) | (mirrors.plain_http_hosts() if mirrors else set()),
         concurrency=concurrency,
         timeout=timeout,
         retries=retries,
         max_age=max_age,
         max_pulls=max_pulls,
+        offline=offline,
     )
     try:
         yield Scanner(client, target, emulator, suggest=suggest, deep=deep, mirrors=mirrors or Mirrors())

@@ -20,10 +20,9 @@ from kdoctor.images.inspect.identify import (
 )
 from kdoctor.images.inspect.layers import FileFound, LayerRef, LayerWalk, WalkStats
 from kdoctor.images.inspect.tarstream import LayerError
-from kdoctor.images.registry import Cache, Reference, RegistryClient, RegistryError
+from kdoctor.images.registry import ANALYSES, Cache, Reference, RegistryClient, RegistryError
 
 ANALYSIS_VERSION = 4  # 2: risk facts; 3: loader (PT_INTERP) fields; 4: keyed by manifest digest
-ANALYSES = "analyses.json"  # the cache's notes file for entrypoint analyses
 # The most compressed layer bytes kdoctor fetches beyond the entrypoint's walk to read os-release (EL base
 # layers are some 40-90 MB compressed).
 OS_RELEASE_MAX_FETCH = 160 << 20

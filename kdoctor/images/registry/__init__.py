@@ -12,7 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kdoctor.images.registry.cache import Cache
+    from kdoctor.images.registry.cache import ANALYSES, Cache
     from kdoctor.images.registry.client import RegistryClient, RegistryError
     from kdoctor.images.registry.mirrors import Mirrors
     from kdoctor.images.registry.negotiate import TOKEN_THREADS
@@ -21,9 +21,13 @@ if TYPE_CHECKING:
     from kdoctor.images.registry.reference import parse as parse_reference
     from kdoctor.images.registry.tls import start_tls_context
     from kdoctor.images.registry.transport import fit_workers
+    from kdoctor.images.registry.verdicts import VerdictSources
+    from kdoctor.images.registry.verdicts import document as verdict_document
+    from kdoctor.images.registry.verdicts import read as read_verdicts
 
 # name -> (module in this package, name there)
 _FACE = {
+    "ANALYSES": ("cache", "ANALYSES"),
     "Cache": ("cache", "Cache"),
     "RegistryClient": ("client", "RegistryClient"),
     "RegistryError": ("client", "RegistryError"),
@@ -35,9 +39,13 @@ _FACE = {
     "parse_reference": ("reference", "parse"),
     "start_tls_context": ("tls", "start_tls_context"),
     "fit_workers": ("transport", "fit_workers"),
+    "VerdictSources": ("verdicts", "VerdictSources"),
+    "read_verdicts": ("verdicts", "read"),
+    "verdict_document": ("verdicts", "document"),
 }
 
 __all__ = [
+    "ANALYSES",
     "TOKEN_THREADS",
     "Cache",
     "Mirrors",
@@ -45,10 +53,13 @@ __all__ = [
     "ReferenceError",
     "RegistryClient",
     "RegistryError",
+    "VerdictSources",
     "fit_workers",
     "image_deadline",
     "parse_reference",
+    "read_verdicts",
     "start_tls_context",
+    "verdict_document",
 ]
 
 

@@ -17,14 +17,20 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from kdoctor.images.registry.notes import ANALYSES, TAG_LISTS, TAGS
+
+__all__ = ["ANALYSES", "TAGS", "TAG_LISTS", "Cache", "default_cache_dir"]
+
+if TYPE_CHECKING:
+    from kdoctor.images.registry.verdicts import VerdictSources
 
 MEMO_MAX = 256 << 10
 HEX = frozenset("0123456789abcdef")
 # Entries a notes file keeps, the most recently written: a dropped tag note costs a GET, a dropped analysis a
 # layer walk; an analysis is ~0.5 KB, so a full analyses.json is ~10 MB, read once by a run that needs one.
 NOTES_MAX = 20_000
-TAGS = "tags.json"
 
 
 def default_cache_dir() -> Path:
@@ -52,9 +58,19 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 class Cache:
-    def __init__(self, root: Path | None = None, *, enabled: bool = True):
+    def __init__(
+        self, root: Path | None = None, *, enabled: bool = True, overlay: VerdictSources | None = None,
+        record: bool = False,
+    ):  # fmt: skip
+        """`overlay`: verdict files, consulted before the disk (issue 24). `record`: remember every blob and note
+        this run reads or writes, for --write-verdicts."""
         self.root = root or default_cache_dir()
         self.enabled = enabled
+        self.overlay = overlay
+        self.record = record
+        self.seen_blobs: dict[str, bytes] = {}
+        self.seen_notes: dict[str, dict[str, dict[str, Any]]] = {}
+        self.from_overlay: set[str] = set()  # digests answered by a verdict file
         self._lock = threading.Lock()
         self._notes: dict[str, dict[str, dict[str, Any]]] = {}  # notes file -> {key: note}, read once per run
         self._dirty: set[str] = set()
@@ -66,7 +82,24 @@ class Cache:
             return None
         return self.root / "blobs" / "sha256" / hexd
 
+    def _seen(self, digest: str, data: bytes) -> None:
+        if self.record:
+            with self._lock:
+                self.seen_blobs[digest] = data
+
     def get_blob(self, digest: str) -> bytes | None:
+        if self.overlay is not None:
+            shared = self.overlay.blob(digest)
+            if shared is not None:
+                self.from_overlay.add(digest)
+                self._seen(digest, shared)
+                return shared
+        data = self._disk_blob(digest)
+        if data is not None:
+            self._seen(digest, data)
+        return data
+
+    def _disk_blob(self, digest: str) -> bytes | None:
         if not self.enabled:
             return None
         hit = self._mem.get(digest)
@@ -86,6 +119,7 @@ class Cache:
         return data
 
     def put_blob(self, digest: str, data: bytes) -> None:
+        self._seen(digest, data)
         path = self._blob_path(digest)
         if self.enabled and path is not None and not path.exists():
             with contextlib.suppress(OSError):  # a read-only or full cache dir must not fail the scan
@@ -109,9 +143,23 @@ class Cache:
             return notes
 
     def get_note(self, name: str, key: str) -> dict[str, Any] | None:
-        return self._file(name).get(key)
+        mine = self._file(name).get(key)
+        shared = self.overlay.note(name, key) if self.overlay is not None else None
+        # The newer observation wins (a tag's `checked` time); an analysis is the same fact from either.
+        note = (
+            shared
+            if shared is not None and (mine is None or shared.get("checked", 0) > mine.get("checked", 0))
+            else mine
+        )
+        if note is not None and self.record:
+            with self._lock:
+                self.seen_notes.setdefault(name, {})[key] = note
+        return note
 
     def put_note(self, name: str, key: str, note: dict[str, Any]) -> None:
+        if self.record:
+            with self._lock:
+                self.seen_notes.setdefault(name, {})[key] = note
         notes = self._file(name)
         with self._lock:
             notes.pop(key, None)  # written again: it moves to the end, among the ones kept

@@ -21,13 +21,14 @@ import httpx
 import kdoctor.images.registry.auth as auth  # the module, not the face (which would import this file back)
 from kdoctor.errors import RegistryError
 from kdoctor.images import DEFAULT_CONCURRENCY
-from kdoctor.images.registry.cache import Cache
+from kdoctor.images.registry.cache import TAG_LISTS, Cache
 from kdoctor.images.registry.negotiate import Authenticator
 from kdoctor.images.registry.quota import Quota
 from kdoctor.images.registry.reach import Unreachable, out_of_files, remaining
 from kdoctor.images.registry.reference import Reference, is_loopback_registry
 from kdoctor.images.registry.tokens import TokenStore
 from kdoctor.images.registry.transport import FirstContact, HostPools, SingleFlight, drain, request_timeout
+from kdoctor.images.registry.verdicts import OFFLINE
 from kdoctor.images.registry.wire import Manifest, digest_of, parse_manifest, read_capped, status_error
 from kdoctor.platforms import ACCEPT
 from kdoctor.runner import Runner, SubprocessRunner
@@ -68,8 +69,10 @@ class RegistryClient:
         max_age: float = 0.0,
         docker_config: auth.DockerConfig | None = None,
         max_pulls: int | None = None,
+        offline: bool = False,
     ):
         self.runner = runner or SubprocessRunner()
+        self.offline = offline
         self.cache = cache or Cache(enabled=False)
         self.insecure = set(insecure or ())
         self.retries = retries
@@ -79,7 +82,7 @@ class RegistryClient:
         self.unreachable = Unreachable()
         self.stats = Stats()
         self._once = SingleFlight()  # one fetch per manifest/blob for the client's life
-        self._http = HostPools(timeout=timeout, size=concurrency)  # the token host has its own pool
+        self._http = HostPools(timeout=timeout, size=concurrency, offline=offline)  # tokens have their own pool
         self._first = FirstContact(wait=timeout * 2)
         self.quota = Quota(max_pulls)
         config = docker_config if docker_config is not None else auth.DockerConfig.load()
@@ -127,6 +130,8 @@ class RegistryClient:
         self, method: str, ref: Reference, path: str, what: str, *, headers: dict[str, str] | None = None
     ) -> Iterator[httpx.Response]:
         """One logical request: auth challenge once, retries with backoff for 429/5xx/transport errors."""
+        if self.offline:  # nothing is sent, nothing is counted (the pools refuse too, for any other caller)
+            raise RegistryError(OFFLINE)
         url = f"{self._base(ref)}/{path}"
         challenge: str | None = None
         attempt = 0
@@ -240,7 +245,8 @@ class RegistryClient:
         if note and isinstance(noted, str):
             cached = self.cache.get_blob(noted)
             if cached is not None:
-                if self.max_age and time.time() - float(note.get("checked", 0)) < self.max_age:
+                fresh = self.max_age and time.time() - float(note.get("checked", 0)) < self.max_age
+                if self.offline or fresh:  # offline: the last observation is all there is
                     return parse_manifest(cached, noted, str(note.get("media_type", "")))
                 head = self.head(ref)
                 if head == noted:
@@ -314,6 +320,18 @@ class RegistryClient:
             yield chunks()
 
     def tags(self, ref: Reference, *, max_pages: int = 5, page: int = 1000) -> list[str]:
+        """A repository's tags (for suggesting one with the platform). A list a verdict file holds is used as it
+        is (suggestions are advice; a teammate's run sends only HEADs), and so is the local one when offline."""
+        shared = self.cache.overlay.note(TAG_LISTS, ref.name) if self.cache.overlay is not None else None
+        noted = shared or (self.cache.get_note(TAG_LISTS, ref.name) if self.offline else None)
+        if noted is not None and isinstance(noted.get("tags"), list):
+            self.cache.get_note(TAG_LISTS, ref.name)  # recorded for --write-verdicts
+            return [t for t in noted["tags"] if isinstance(t, str)]
+        out = self._tags(ref, max_pages=max_pages, page=page)
+        self.cache.put_note(TAG_LISTS, ref.name, {"tags": out, "checked": time.time()})
+        return out
+
+    def _tags(self, ref: Reference, *, max_pages: int, page: int) -> list[str]:
         out: list[str] = []
         path = f"tags/list?n={page}"
         for _ in range(max_pages):

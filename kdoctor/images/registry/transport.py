@@ -94,7 +94,8 @@ class HostPools:
     """httpx clients per thread and scheme://host, each with room for `size` connections (httpx.Client's
     interface for the two calls the client makes, so the retry loop does not change)."""
 
-    def __init__(self, *, timeout: float, size: int):
+    def __init__(self, *, timeout: float, size: int, offline: bool = False):
+        self.offline = offline  # --offline: no connection is ever opened (issue 24)
         self._timeout = request_timeout(timeout)
         self._limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
         self._local = threading.local()  # .clients: {scheme://host: httpx.Client} of this thread
@@ -102,6 +103,11 @@ class HostPools:
         self._lock = threading.Lock()
 
     def for_url(self, url: str | httpx.URL) -> httpx.Client:
+        if self.offline:
+            from kdoctor.errors import RegistryError
+            from kdoctor.images.registry.verdicts import OFFLINE
+
+            raise RegistryError(OFFLINE)
         u = url if isinstance(url, httpx.URL) else httpx.URL(url)
         key = f"{u.scheme}://{u.netloc.decode('ascii')}"  # httpx's normal form: the key send() sees too
         mine: dict[str, httpx.Client] | None = getattr(self._local, "clients", None)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks import big_layers, deep, diagnose, latency, lookup, scale, startup
+from benchmarks import big_layers, deep, diagnose, latency, lookup, scale, startup, verdicts
 from benchmarks.common import push_multiarch_repos
 from benchmarks.fixtures import big_layer_images
 from benchmarks.harness import Figure
@@ -77,6 +77,10 @@ def _deep(s: Setup) -> list[Figure]:
     )
 
 
+def _verdicts(s: Setup) -> list[Figure]:
+    return verdicts.bench_verdicts(s.reg.host, s.refs[: 20 if s.quick else 500], s.work, repeat=1 if s.quick else 3)
+
+
 # README "Performance" numbers its sections by these keys; 1 and 2 are one benchmark (cold, then warm).
 BENCHMARKS: dict[str, Callable[[Setup], list[Figure]]] = {
     "1": _lookup,
@@ -87,6 +91,7 @@ BENCHMARKS: dict[str, Callable[[Setup], list[Figure]]] = {
     "6": lambda s: scale.bench_scale(s.refs, s.work, s.runs, s.scale_n),
     "7": _latency,
     "8": _deep,
+    "9": _verdicts,
 }
 
 
@@ -103,7 +108,7 @@ def print_table(figs: list[Figure]) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes and 2 runs: proves the harness works")
-    ap.add_argument("--only", action="append", help="run only benchmarks whose number is given (1-8)")
+    ap.add_argument("--only", action="append", help="run only benchmarks whose number is given (1-9)")
     ap.add_argument("--latency", action="store_true", help="only benchmark 7 (network distances), full size")
     opts = ap.parse_args()
     quick = opts.quick

@@ -16,6 +16,7 @@ and the key, never silently ignored. Command-line flags win over the file.
     severity: {emulated: error, image-unknown: note}   # level per verdict or rule id: error, warning or note
     ignore_paths: ["vendor/**"]             # files whose images are not read
     mirrors: {docker.io: "https://harbor.corp/v2/dockerhub-proxy"}   # a registry answered by another
+    verdicts: [ci/kdoctor-verdicts.json]    # verdict files a teammate's run wrote (--write-verdicts)
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class Policy(BaseModel):
     severity: dict[str, Level] = Field(default_factory=dict)
     ignore_paths: list[str] = Field(default_factory=list)
     mirrors: dict[str, str] = Field(default_factory=dict)
-    verdicts: list[str] = Field(default_factory=list)  # issue 24's team verdict sources; read, not used yet
+    verdicts: list[str] = Field(default_factory=list)  # verdict files read before the registries (--verdicts)
 
     source: str | None = None  # the file it came from (not a key)
     root: Path | None = None  # the repository root paths are relative to (not a key)

@@ -180,6 +180,8 @@ def images(
 
     start_tls_context()  # started by entry.main already when run as `kdoctor images`; this covers other callers
 
+    from pathlib import Path
+
     from kdoctor.errors import UsageError
     from kdoctor.facts.target import detect, parse_platform
     from kdoctor.images.command import run_scan
@@ -194,7 +196,9 @@ def images(
             raise typer.Exit(0)  # nothing changed that the hook reads
     policy = _policy(config)
     mirrors = _mirrors(policy, registry_mirror)
-    sources = [*(policy.verdicts if policy else []), *(verdicts or [])]
+    # The policy's verdict files are relative to the policy file, as a team writes them in its repository.
+    base = Path(policy.source).parent if policy and policy.source else Path.cwd()
+    sources = [*(str(base / v) for v in (policy.verdicts if policy else [])), *(verdicts or [])]
     if sources:
         from kdoctor.images.registry import read_verdicts
 

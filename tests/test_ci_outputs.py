@@ -132,3 +132,29 @@ def test_an_image_given_on_the_command_line_has_no_location_and_says_so(tmp_path
     jsonschema.Draft4Validator(SCHEMA).validate(doc)
     (result,) = doc["runs"][0]["results"]
     assert "locations" not in result and "no file location" in result["message"]["text"]
+
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+
+
+@pytest.mark.parametrize("scenario", ["docker-desktop-4.34.0", "colima-vz-no-rosetta", "dd-rosetta-healthy"])
+def test_diagnose_junit_and_github_say_what_the_json_says(scenario: str, tmp_path: Path) -> None:
+    """`kdoctor diagnose` in CI: a testsuite per category, a testcase per finding, failures for errors; an
+    annotation per warning and error; counts as the JSON report has them."""
+    facts = str(SCENARIOS / f"{scenario}.json")
+    doc = json.loads(run_kdoctor("diagnose", "--facts", facts, "-o", "json").stdout)
+    errors = sum(f["severity"] == "error" for f in doc["findings"])
+    warnings = sum(f["severity"] == "warning" for f in doc["findings"])
+    xml = tmp_path / "diagnose.xml"
+    ran = run_kdoctor("diagnose", "--facts", facts, "-o", "junit")
+    xml.write_text(ran.stdout)
+    suites = list(junitparser.JUnitXml.fromfile(str(xml)))
+    assert sum(s.tests for s in suites) == len(doc["findings"]) and sum(s.failures for s in suites) == errors
+    assert ran.returncode == doc["exit_code"]
+    strict = junitparser.JUnitXml.fromstring(run_kdoctor("diagnose", "--facts", facts, "-o", "junit",
+                                                         "--fail-on", "warning").stdout)  # fmt: skip
+    assert sum(s.failures for s in strict) == errors + warnings
+    notes = [x for x in run_kdoctor("diagnose", "--facts", facts, "-o", "github").stdout.splitlines()
+             if x.startswith("::")]  # fmt: skip
+    assert len(notes) == errors + warnings
+    assert all(re.match(r"::(error|warning) title=kdoctor KD\d{3}::", x) for x in notes)

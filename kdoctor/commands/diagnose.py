@@ -12,12 +12,18 @@ from kdoctor.commands._common import (
     ImagesBudgetOpt,
     ImagesDeepOpt,
     Output,
-    OutputOpt,
     VerboseOpt,
     gather_facts,
     stdout_console,
 )
 from kdoctor.errors import EXIT_HELP
+
+
+class DiagnoseOutput(StrEnum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+    github = "github"
 
 
 class FailOn(StrEnum):
@@ -27,7 +33,15 @@ class FailOn(StrEnum):
 
 
 def diagnose(
-    output: OutputOpt = Output.text,
+    output: Annotated[
+        DiagnoseOutput,
+        typer.Option(
+            "--output",
+            "-o",
+            help="text (default), json (JSON only on stdout), junit (JUnit XML) or github (workflow annotations, "
+            "then the text).",
+        ),
+    ] = DiagnoseOutput.text,
     verbose: VerboseOpt = False,
     fail_on: Annotated[
         FailOn, typer.Option("--fail-on", envvar="KDOCTOR_FAIL_ON", help="Severity that makes the exit code 1.")
@@ -50,12 +64,22 @@ def diagnose(
     if facts_file:
         facts = load_facts(facts_file)
     else:
-        facts = gather_facts(quiet=output is Output.json, images_budget=images_budget, images_deep=images_deep)
+        quiet = output in (DiagnoseOutput.json, DiagnoseOutput.junit)
+        facts = gather_facts(quiet=quiet, images_budget=images_budget, images_deep=images_deep)
     report = run_checks(facts, only=only)
     code = report.exit_code(fail_on.value)
-    if output is Output.json:
+    if output is DiagnoseOutput.json:
         typer.echo(dumps(report_to_json(report, exit_code=code)))
+    elif output is DiagnoseOutput.junit:
+        from kdoctor.report import ci
+
+        typer.echo(ci.junit(report, fail_on.value))
     else:
+        if output is DiagnoseOutput.github:
+            from kdoctor.report import ci
+
+            for line in ci.github(report):
+                typer.echo(line)
         render_human(report, stdout_console(), verbose=verbose)
     raise typer.Exit(code)
 

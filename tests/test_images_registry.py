@@ -307,6 +307,10 @@ def test_diagnose_judges_the_current_clusters_images(images: Images, machine, mo
         monkeypatch.setenv("KUBECONFIG", str(server.kubeconfig))
         runner = SubprocessRunner()
         facts = gather(runner, system="Darwin", images_phase=cluster_images_phase(runner, 20))
+        # diagnose --offline: the same verdicts from the cache the run above left, nothing sent (issue 24).
+        offline = gather(runner, system="Darwin", images_phase=cluster_images_phase(runner, 20, offline=True))
+    assert offline.images is not None
+    assert {(i.ref, i.verdict) for i in offline.images.images} == {(i.ref, i.verdict) for i in facts.images.images}
     assert facts.images is not None and facts.images.platform == "linux/arm64" and facts.images.emulator == "qemu"
     report = run_checks(facts, only=["KD801"])
     got = {(f.subject, f.severity.value, f.data.get("verdict")) for f in report.findings}

@@ -94,7 +94,9 @@ def stderr_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def cluster_images_phase(runner: Runner, budget: float, deep: bool = False) -> Callable[[Facts], ImagesFacts]:
+def cluster_images_phase(
+    runner: Runner, budget: float, deep: bool = False, offline: bool = False
+) -> Callable[[Facts], ImagesFacts]:
     """Diagnose's second phase: the cluster's images, judged for the target the first phase's facts give."""
 
     def phase(facts: Facts) -> ImagesFacts:
@@ -102,18 +104,20 @@ def cluster_images_phase(runner: Runner, budget: float, deep: bool = False) -> C
         from kdoctor.images.cluster import judge_cluster_images
 
         target = from_facts(facts)
-        return judge_cluster_images(runner, target.platform, target.emulator, budget=budget, deep=deep)
+        return judge_cluster_images(runner, target.platform, target.emulator, budget=budget, deep=deep, offline=offline)
 
     return phase
 
 
-def gather_facts(quiet: bool = False, images_budget: float = 0.0, images_deep: bool = False) -> Facts:
+def gather_facts(
+    quiet: bool = False, images_budget: float = 0.0, images_deep: bool = False, offline: bool = False
+) -> Facts:
     """Every probe (with a spinner on a terminal), then the cluster-images phase within `images_budget`."""
     from kdoctor.facts.gather import gather
     from kdoctor.runner import SubprocessRunner
 
     runner = SubprocessRunner()
-    phase = cluster_images_phase(runner, images_budget, images_deep) if images_budget else None
+    phase = cluster_images_phase(runner, images_budget, images_deep, offline) if images_budget else None
     err = stderr_console()
     if quiet or not err.is_terminal:
         return gather(runner, images_phase=phase)

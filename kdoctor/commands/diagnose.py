@@ -54,6 +54,10 @@ def diagnose(
     ] = None,
     images_budget: ImagesBudgetOpt = 5.0,
     images_deep: ImagesDeepOpt = False,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="KD801 judges the cluster's images from the local cache only (no network)."),
+    ] = False,
 ) -> None:
     """Check this Mac, its container engine and its local clusters; say why and how to fix."""
     from kdoctor.checks.run import run_checks
@@ -65,7 +69,7 @@ def diagnose(
         facts = load_facts(facts_file)
     else:
         quiet = output in (DiagnoseOutput.json, DiagnoseOutput.junit)
-        facts = gather_facts(quiet=quiet, images_budget=images_budget, images_deep=images_deep)
+        facts = gather_facts(quiet=quiet, images_budget=images_budget, images_deep=images_deep, offline=offline)
     report = run_checks(facts, only=only)
     code = report.exit_code(fail_on.value)
     if output is DiagnoseOutput.json:

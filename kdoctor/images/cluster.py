@@ -17,13 +17,14 @@ class ClusterUnreadable(Exception):
 
 
 def judge_cluster_images(
-    runner: Runner, target: Platform, emulator: str, *, budget: float, deep: bool = False
+    runner: Runner, target: Platform, emulator: str, *, budget: float, deep: bool = False, offline: bool = False
 ) -> ImagesFacts:
+    """KD801's facts: the cluster's images judged within `budget` (`offline`: from the local cache only)."""
     uses, err = uses_from_cluster(runner, context=None, namespace=None, all_namespaces=True, timeout=budget)
     if err:
         raise ClusterUnreadable(err)
     with open_scanner(
-        runner, target, emulator, timeout=min(5.0, budget), retries=1, suggest=False, deep=deep
+        runner, target, emulator, timeout=min(5.0, budget), retries=1, suggest=False, deep=deep, offline=offline
     ) as scanner:
         results = scanner.scan(uses, budget=budget)
     return ImagesFacts(

@@ -124,3 +124,35 @@ def test_no_credential_is_written(images: Images, tmp_path: Path) -> None:
     kd(tmp_path, "a", "--write-verdicts", str(out), "--deep", env={"DOCKER_CONFIG": str(config)})
     text = out.read_text()
     assert canary not in text and auth not in text and "Authorization" not in text
+
+
+def test_the_verdicts_travel_through_the_teams_registry(images: Images, tmp_path: Path) -> None:
+    """Pushed as an OCI artifact to the real registry, read back by an independent client (skopeo), and used by
+    a teammate's run as `--verdicts oci://…`."""
+    import shutil
+    import subprocess
+
+    from tests.conftest import require_real
+
+    if shutil.which("skopeo") is None:
+        require_real("skopeo (Debian package skopeo), the independent OCI client")
+    refs = [images.ref("multi"), images.ref("amd64only"), images.ref("c")]
+    (tmp_path / "app.yaml").write_text(manifest(refs))
+    artifact = f"{images.host}/team/kdoctor-verdicts:latest"
+    _, first = kd(tmp_path, "alice", "--write-verdicts", f"oci://{artifact}", "--deep")
+    raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{artifact}"],
+                         capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    m = json.loads(raw.stdout)
+    assert m["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
+    assert m["artifactType"] == "application/vnd.kdoctor.verdicts.v1+json"
+    assert m["config"]["mediaType"] == "application/vnd.oci.empty.v1+json" and len(m["layers"]) == 1
+    assert m["annotations"]["dev.kdoctor.version"] and m["annotations"]["org.opencontainers.image.created"]
+    layout = tmp_path / "layout"
+    subprocess.run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{artifact}", f"oci:{layout}:v"],
+                   capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    digest = m["layers"][0]["digest"].split(":")[1]
+    doc = json.loads((layout / "blobs" / "sha256" / digest).read_text())
+    assert doc["schema"] == "kdoctor/verdicts/v1" and {v["ref"] for v in doc["verdicts"]} == set(refs)
+    _, second = kd(tmp_path, "bob", "--verdicts", f"oci://{artifact}", "--deep")
+    assert gets(second) == 0 and {i["source"] for i in second["images"]} == {f"oci://{artifact}"}
+    assert {i["ref"]: i["verdict"] for i in second["images"]} == {i["ref"]: i["verdict"] for i in first["images"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -23,7 +24,7 @@ from kdoctor.images import DEFAULT_CONCURRENCY
 if TYPE_CHECKING:
     from kdoctor.images.command import ScanOutcome
     from kdoctor.images.inputs.uses import SourceReport
-    from kdoctor.images.registry import Mirrors
+    from kdoctor.images.registry import Mirrors, RegistryClient, VerdictSources
     from kdoctor.policy import Policy
 
 
@@ -198,13 +199,9 @@ def images(
     mirrors = _mirrors(policy, registry_mirror)
     # The policy's verdict files are relative to the policy file, as a team writes them in its repository.
     base = Path(policy.source).parent if policy and policy.source else Path.cwd()
-    sources = [*(str(base / v) for v in (policy.verdicts if policy else [])), *(verdicts or [])]
-    if sources:
-        from kdoctor.images.registry import read_verdicts
-
-        verdict_sources = read_verdicts(sources)
-    else:
-        verdict_sources = None
+    team = [v if v.startswith(OCI) else str(base / v) for v in (policy.verdicts if policy else [])]
+    sources = [*team, *(verdicts or [])]
+    verdict_sources = _read_verdicts(sources, set(insecure_registry or ()), offline) if sources else None
     runner = SubprocessRunner()
     uses: list[ImageUse] = [ImageUse(r, origins=[Origin("argument")]) for r in refs or []]
     inputs = SourceReport()
@@ -276,13 +273,57 @@ def images(
         outcome.policy = policy
         outcomes.append(outcome)
     if write_verdicts is not None:
-        _write_verdicts(write_verdicts, outcomes)
+        _write_verdicts(write_verdicts, outcomes, set(insecure_registry or ()))
     _emit(outcomes, output, verbose)
     raise typer.Exit(worst_exit(outcomes))
 
 
-def _write_verdicts(path: str, outcomes: list[ScanOutcome]) -> None:
-    """What the runs learned, with the verdicts they reached (for people), written atomically."""
+OCI = "oci://"
+
+
+def _artifact_client(insecure: set[str], offline: bool = False) -> RegistryClient:
+    from kdoctor.images.registry import Cache, RegistryClient
+
+    return RegistryClient(cache=Cache(), insecure=insecure, offline=offline)
+
+
+def _read_verdicts(sources: list[str], insecure: set[str], offline: bool) -> VerdictSources:
+    """Verdict files, directories and oci:// artifacts (pulled with one HEAD when cached, else a GET; offline:
+    from the cache only). An artifact that cannot be had is an error of that source, not of the run."""
+    import tempfile
+
+    from kdoctor.errors import KdoctorError
+    from kdoctor.images.registry import parse_reference, pull_verdicts, read_verdicts
+
+    paths, errors = [], []
+    named: dict[str, str] = {}  # a pulled artifact's local copy -> the oci:// source it came from
+    pulled = Path(tempfile.mkdtemp(prefix="kdoctor-verdicts-"))
+    for i, src in enumerate(sources):
+        if not src.startswith(OCI):
+            paths.append(src)
+            continue
+        client = _artifact_client(insecure, offline)
+        try:
+            data = pull_verdicts(client, parse_reference(src[len(OCI) :]))
+            (pulled / f"{i}.json").write_bytes(data)
+            paths.append(str(pulled / f"{i}.json"))
+            named[str(pulled / f"{i}.json")] = src
+        except KdoctorError as exc:
+            errors.append(f"{src}: {getattr(exc, 'reason', None) or exc}")
+        finally:
+            client.close()
+    out = read_verdicts(paths)
+    out.errors += errors
+    out.sources = [named.get(s, s) for s in out.sources]
+    out.origin = {d: named.get(s, s) for d, s in out.origin.items()}
+    for local, src in named.items():
+        out.errors = [e.replace(local, src) for e in out.errors]
+    return out
+
+
+def _write_verdicts(path: str, outcomes: list[ScanOutcome], insecure: set[str]) -> None:
+    """What the runs learned, with the verdicts they reached (for people): to a file, written atomically, or to
+    the team's registry as an OCI artifact (oci://host/repo:tag)."""
     import json
     import os
     import tempfile
@@ -301,6 +342,19 @@ def _write_verdicts(path: str, outcomes: list[ScanOutcome]) -> None:
         judged += [{"ref": r.ref, "resolved": r.resolved, "digest": r.digest, "platform": str(o.platform),
                     "emulator": o.emulator, "verdict": r.verdict, "reason": r.reason} for r in o.results]  # fmt: skip
     doc = verdict_document(blobs, notes, judged, __version__)
+    if path.startswith(OCI):
+        from kdoctor.errors import KdoctorError
+        from kdoctor.images.registry import parse_reference, push_verdicts
+
+        client = _artifact_client(insecure)
+        try:
+            digest = push_verdicts(client, parse_reference(path[len(OCI) :]), json.dumps(doc).encode(), __version__)
+            stderr_console().print(f"kdoctor: verdicts pushed to {path} ({digest})")
+        except KdoctorError as exc:
+            stderr_console().print(f"kdoctor: could not push the verdicts to {path}: {getattr(exc, 'reason', exc)}")
+        finally:
+            client.close()
+        return
     target = os.path.abspath(path)
     try:
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".kdoctor-verdicts-")

@@ -12,6 +12,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from kdoctor.images.registry.artifact import pull as pull_verdicts
+    from kdoctor.images.registry.artifact import push as push_verdicts
     from kdoctor.images.registry.cache import ANALYSES, Cache
     from kdoctor.images.registry.client import RegistryClient, RegistryError
     from kdoctor.images.registry.mirrors import Mirrors
@@ -41,6 +43,8 @@ _FACE = {
     "fit_workers": ("transport", "fit_workers"),
     "VerdictSources": ("verdicts", "VerdictSources"),
     "read_verdicts": ("verdicts", "read"),
+    "push_verdicts": ("artifact", "push"),
+    "pull_verdicts": ("artifact", "pull"),
     "verdict_document": ("verdicts", "document"),
 }
 
@@ -57,6 +61,8 @@ __all__ = [
     "fit_workers",
     "image_deadline",
     "parse_reference",
+    "pull_verdicts",
+    "push_verdicts",
     "read_verdicts",
     "start_tls_context",
     "verdict_document",

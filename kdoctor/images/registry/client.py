@@ -127,12 +127,20 @@ class RegistryClient:
 
     @contextmanager
     def _request(
-        self, method: str, ref: Reference, path: str, what: str, *, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        ref: Reference,
+        path: str,
+        what: str,
+        *,
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+        url: str | None = None,
     ) -> Iterator[httpx.Response]:
         """One logical request: auth challenge once, retries with backoff for 429/5xx/transport errors."""
         if self.offline:  # nothing is sent, nothing is counted (the pools refuse too, for any other caller)
             raise RegistryError(OFFLINE)
-        url = f"{self._base(ref)}/{path}"
+        url = url or f"{self._base(ref)}/{path}"
         challenge: str | None = None
         attempt = 0
         authed_once = False
@@ -144,7 +152,9 @@ class RegistryClient:
             hdrs = {**(headers or {}), **self.auth.headers(ref, challenge)}
             self.stats.count(f"{method} {what}")
             try:
-                req = self._http.build_request(method, url, headers=hdrs, timeout=request_timeout(self.timeout, left))
+                req = self._http.build_request(
+                    method, url, headers=hdrs, timeout=request_timeout(self.timeout, left), content=content
+                )
                 resp = self._send(ref, req)
             except httpx.TimeoutException:
                 err: RegistryError = RegistryError(f"timed out talking to {ref.registry}")

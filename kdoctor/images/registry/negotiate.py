@@ -16,6 +16,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import ContextVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -34,8 +35,12 @@ AHEAD = 24  # where each token holds one scope: scopes fetched ahead, beside the
 TOKEN_THREADS = 8
 
 
+# Set while kdoctor pushes (a verdict artifact, issue 24): the token asked for must grant push too.
+PUSHING: ContextVar[bool] = ContextVar("kdoctor_pushing", default=False)
+
+
 def _scope(ref: Reference) -> str:
-    return f"repository:{ref.repository}:pull"
+    return f"repository:{ref.repository}:{'pull,push' if PUSHING.get() else 'pull'}"
 
 
 def granted_scopes(token: str) -> set[str] | None:

@@ -127,9 +127,11 @@ class HostPools:
                 self._all.append(client)
         return client
 
-    def build_request(self, method: str, url: str, *, headers: dict[str, str], timeout: httpx.Timeout) -> httpx.Request:
+    def build_request(
+        self, method: str, url: str, *, headers: dict[str, str], timeout: httpx.Timeout, content: bytes | None = None
+    ) -> httpx.Request:
         u = httpx.URL(url)  # parsed once, for the client's key and the request
-        return self.for_url(u).build_request(method, u, headers=headers, timeout=timeout)
+        return self.for_url(u).build_request(method, u, headers=headers, timeout=timeout, content=content)
 
     def send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
         return self.for_url(request.url).send(request, stream=stream)

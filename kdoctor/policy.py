@@ -31,7 +31,6 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from kdoctor.errors import InputError
-from kdoctor.vocabulary import GATE_ORDER
 from kdoctor.yamlkeys import line_for
 
 FILENAME = ".kdoctor.yaml"
@@ -75,6 +74,7 @@ class Policy(BaseModel):
 
 
 def repo_root(start: Path) -> Path:
+    """The repository root: the nearest directory up from `start` with .git, else `start` itself."""
     here = start.resolve()
     for d in (here, *here.parents):
         if (d / ".git").exists():
@@ -185,7 +185,3 @@ def ignored(policy: Policy | None, file: str) -> bool:
     except ValueError:
         return False
     return any(fnmatch.fnmatchcase(rel, g) for g in policy.ignore_paths)
-
-
-def known_word(word: str) -> bool:
-    return word in GATE_ORDER

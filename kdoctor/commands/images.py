@@ -181,8 +181,6 @@ def images(
 
     start_tls_context()  # started by entry.main already when run as `kdoctor images`; this covers other callers
 
-    from pathlib import Path
-
     from kdoctor.errors import UsageError
     from kdoctor.facts.target import detect, parse_platform
     from kdoctor.images.command import run_scan

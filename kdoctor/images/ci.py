@@ -27,7 +27,8 @@ from kdoctor.images.command import ScanOutcome
 from kdoctor.images.judge import verdict as V
 from kdoctor.images.judge.build import build_rules
 from kdoctor.images.judge.risks import catalogue as risk_catalogue
-from kdoctor.policy import Allowance
+from kdoctor.policy import Allowance, repo_root
+from kdoctor.report.ci import workflow_data, workflow_property
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 VERDICT_RULES: dict[str, tuple[str, str]] = {
@@ -58,15 +59,6 @@ class Finding:
         return self.allowed is not None and not self.allowed.expired
 
 
-def repo_root(start: Path | None = None) -> Path:
-    """The repository root (the nearest directory up with .git), else the current directory."""
-    here = (start or Path.cwd()).resolve()
-    for d in (here, *here.parents):
-        if (d / ".git").exists():
-            return d
-    return here
-
-
 def _relative(file: str, root: Path) -> str:
     path = Path(file).resolve()
     try:
@@ -81,7 +73,7 @@ def _level(outcome: ScanOutcome, rule: str, verdict: str) -> str:
     sev = outcome.policy.severity if outcome.policy else {}
     if rule in sev or verdict in sev:
         return sev.get(rule) or sev[verdict]
-    if outcome.gated(verdict, outcome.fail_on):
+    if outcome.gated(verdict):
         return "error"
     return "warning" if verdict == V.EMULATED else "note"
 
@@ -160,7 +152,7 @@ def fingerprint(f: Finding) -> str:
 
 
 def sarif(outcomes: list[ScanOutcome], root: Path | None = None) -> dict[str, Any]:
-    root = root or repo_root()
+    root = root or repo_root(Path.cwd())
     found = findings(outcomes)
     results = []
     for f in found:
@@ -239,7 +231,7 @@ def junit(outcomes: list[ScanOutcome]) -> str:
                 if allowed is not None and not allowed.expired:
                     c[3] += 1
                     body = f"<skipped message={quoteattr(allowed.text())}/>"
-                elif outcome.gated(r.verdict, outcome.fail_on):
+                elif outcome.gated(r.verdict):
                     c[1] += 1
                     why = r.reason + (f" ({allowed.text()})" if allowed else "")
                     fix = escape(r.suggestion or "")
@@ -262,19 +254,10 @@ def junit(outcomes: list[ScanOutcome]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _prop(value: str) -> str:
-    """A workflow command's property value, escaped as GitHub's toolkit does (%, CR, LF, ':' and ',')."""
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A").replace(":", "%3A").replace(",", "%2C")
-
-
-def _data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
 def github(outcomes: list[ScanOutcome], root: Path | None = None) -> list[str]:
     """`::error file=…,line=…,col=…,title=…::message` for each finding at or above the gate; `::notice` for one the
     policy accepts (it still shows, with its reason)."""
-    root = root or repo_root()
+    root = root or repo_root(Path.cwd())
     out = []
     for f in findings(outcomes):
         if f.level != "error" and not f.suppressed:
@@ -283,14 +266,14 @@ def github(outcomes: list[ScanOutcome], root: Path | None = None) -> list[str]:
         props = []
         if f.file is not None:
             rel = _relative(f.file, root)
-            props.append(f"file={_prop(rel if not rel.startswith('file:') else os.fspath(Path(f.file)))}")
+            props.append(f"file={workflow_property(rel if not rel.startswith('file:') else os.fspath(Path(f.file)))}")
             if f.line:
                 props.append(f"line={f.line}")
             if f.column:
                 props.append(f"col={f.column}")
-        props.append(f"title={_prop(f'kdoctor {f.rule}: {f.ref}')}")
+        props.append(f"title={workflow_property(f'kdoctor {f.rule}: {f.ref}')}")
         text = f.message + (" Fix: " + f.suggestion if f.suggestion else "")
         if f.allowed is not None:
             text += f" ({f.allowed.text()})"
-        out.append(f"::{command} {','.join(props)}::{_data(text)}")
+        out.append(f"::{command} {','.join(props)}::{workflow_data(text)}")
     return out

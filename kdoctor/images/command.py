@@ -73,30 +73,26 @@ class ScanOutcome:
         pulls something, and what is not known."""
         return [f"{s.file}: {s.where}" for s in self.inputs.skipped if s.reason == "no-pod-template"]
 
-    def gated(self, verdict: str, fail_on: str | None) -> bool:
+    def gated(self, verdict: str) -> bool:
         """Whether a verdict fails the run: at or above `--fail-on` (GATE_ORDER); without one, crash and
         unsupported, as the exit codes always said. `never`: nothing."""
-        if fail_on == "never":
+        if self.fail_on == "never":
             return False
-        if fail_on is None:
+        if self.fail_on is None:
             return verdict in (V.CRASH, V.UNSUPPORTED)
-        return GATE_ORDER[verdict] >= GATE_ORDER[fail_on] > 0
+        return GATE_ORDER[verdict] >= GATE_ORDER[self.fail_on] > 0
 
     def exit_code(self) -> int:
-        fail_on = self.fail_on
         if self.inputs.errors:  # a file that could not be read: the others were scanned, the run is not whole
             return ExitCode.USAGE
         counted = self.counted()
-        if fail_on is not None:  # a gate: 1 when a verdict (or a build step at risk, a crash) reaches it, else 0
-            hit = any(self.gated(r.verdict, fail_on) for r in counted)
-            hit = hit or (any(b.steps or b.runs == FAILS for b in self.builds) and self.gated(V.CRASH, fail_on))
-            return ExitCode.FINDINGS if hit else ExitCode.OK
+        # A build step known to die under its emulator, or a base BuildKit cannot pull, counts as a crash.
+        failing_build = any(b.steps or b.runs == FAILS for b in self.builds)
+        if any(self.gated(r.verdict) for r in counted) or (failing_build and self.gated(V.CRASH)):
+            return ExitCode.FINDINGS
+        if self.fail_on is not None:  # a gate decides alone: below it the run passes
+            return ExitCode.OK
         verdicts = {r.verdict for r in counted}
-        if verdicts & {V.CRASH, V.UNSUPPORTED}:
-            return ExitCode.FINDINGS
-        # A build step known to die under its emulator, or a base BuildKit cannot pull: the build will fail.
-        if any(b.steps or b.runs == FAILS for b in self.builds):
-            return ExitCode.FINDINGS
         # Nothing judged while resources were there whose images kdoctor cannot read: not "all fine" (issue 25).
         if V.UNKNOWN in verdicts or self.platform_assumed or (not self.results and self.unread_resources):
             return ExitCode.INCOMPLETE

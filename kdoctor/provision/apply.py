@@ -129,10 +129,8 @@ class Reconciler:
                 plan,
                 message="the plan cannot work on this machine; nothing was changed",
             )
-        obs = self.provider.observe(self.runner, plan)
+        obs, decision = self._look(plan)
         steps: list[str] = []
-        recorded = kube.read_record(self.runner, plan.context) if obs.exists and obs.running else None
-        decision = decide(plan, obs, recorded, self.provider.upgrades_in_place)
         action = "created"
         upgrades = decision.upgrades
         if decision.cluster == "conflict":
@@ -228,12 +226,16 @@ class Reconciler:
             action, ExitCode.OK, plan, steps=steps, message=f"cluster {plan.cluster} {verb} (context {plan.context})"
         )
 
+    def _look(self, plan: Plan) -> tuple[Observed, Decision]:
+        """What exists (read-only) and the decision on it: the first step of `up` and the whole of a dry run."""
+        obs = self.provider.observe(self.runner, plan)
+        recorded = kube.read_record(self.runner, plan.context) if obs.exists and obs.running else None
+        return obs, decide(plan, obs, recorded, self.provider.upgrades_in_place)
+
     def preview(self, plan: Plan) -> Decision:
         """What `up` would do now, from read-only observations: the product's own cluster list, the profile an
         earlier `up` recorded in the cluster, the registry container's state. Changes nothing."""
-        obs = self.provider.observe(self.runner, plan)
-        recorded = kube.read_record(self.runner, plan.context) if obs.exists and obs.running else None
-        decision = decide(plan, obs, recorded, self.provider.upgrades_in_place)
+        obs, decision = self._look(plan)
         if not self.provider.supports_addons or not obs.exists:
             decision.addons = []  # created with the cluster (its create command names them), or not a thing
         if plan.registry:

@@ -41,8 +41,14 @@ def junit(report: Report, fail_on: str) -> str:
     return "\n".join(out)
 
 
-def _data(value: str) -> str:
+def workflow_data(value: str) -> str:
+    """A GitHub workflow command's message, escaped as GitHub's toolkit does (%, CR, LF)."""
     return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def workflow_property(value: str) -> str:
+    """A workflow command's property value (file=, title=): the message's escapes, and ':' and ','."""
+    return workflow_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
 def github(report: Report) -> list[str]:
@@ -52,6 +58,6 @@ def github(report: Report) -> list[str]:
         level = {Severity.ERROR: "error", Severity.WARNING: "warning"}.get(f.severity)
         if level is None:
             continue
-        title = f"kdoctor {f.id}".replace(":", "%3A").replace(",", "%2C")
-        out.append(f"::{level} title={title}::{_data(f.message + (' Fix: ' + f.fix if f.fix else ''))}")
+        title = workflow_property(f"kdoctor {f.id}")
+        out.append(f"::{level} title={title}::{workflow_data(f.message + (' Fix: ' + f.fix if f.fix else ''))}")
     return out

@@ -254,6 +254,13 @@ def parse(
     warnings: list[str] = []
     current: Stage | None = None
     stage_args: dict[str, str | None] = {}
+
+    def note_unset(variables: list[str], line: int) -> None:
+        """An ARG a FROM needs that has no value (named once, at its ARG's line; an undeclared one at the FROM)."""
+        for var in variables:
+            if var not in PLATFORM_ARGS and (var, arg_line.get(var, line)) not in unset_args:
+                unset_args.append((var, arg_line.get(var, line)))
+
     for ins in ins_list:
         if ins.keyword == "FROM":
             current = stages[0 if current is None else current.index + 1]
@@ -261,10 +268,7 @@ def parse(
             written = ins.rest.split()[0] if ins.rest.split() else ""
             resolved, unset = expand(written, scope)
             low = resolved.lower()
-            platform_unset = expand(current.platform or "", scope)[1]
-            for var in platform_unset:
-                if var not in PLATFORM_ARGS and (var, arg_line.get(var, ins.line)) not in unset_args:
-                    unset_args.append((var, arg_line.get(var, ins.line)))
+            note_unset(expand(current.platform or "", scope)[1], ins.line)
             chosen = _stage_choice(written, [s for s in stages[: current.index] if s.name]) if unset else []
             if low in names and names[low] < current.index:
                 current.needs.add(names[low])
@@ -273,20 +277,14 @@ def parse(
                 # `FROM binary-$TARGETOS`, `FROM cross-builder-${BUILD_ARCH}`: an ARG picks one of the stages. An
                 # unset one is still worth saying: the build then names no stage and fails.
                 current.needs.update(chosen)
-                for var in unset:
-                    if var not in PLATFORM_ARGS and (var, arg_line.get(var, ins.line)) not in unset_args:
-                        unset_args.append((var, arg_line.get(var, ins.line)))
+                note_unset(unset, ins.line)
                 not_images.append(NotImage(written, ins.line, "FROM", "stage name (chosen by an ARG)"))
             elif low == SCRATCH:
                 not_images.append(NotImage(resolved, ins.line, "FROM", SCRATCH))
             else:
-                for var in unset:
-                    if var in PLATFORM_ARGS:
-                        continue
-                    if var not in arg_line:
-                        warnings.append(f"line {ins.line}: ${var} is not declared by an ARG before the first FROM")
-                    if (var, arg_line.get(var, ins.line)) not in unset_args:
-                        unset_args.append((var, arg_line.get(var, ins.line)))
+                warnings += [f"line {ins.line}: ${var} is not declared by an ARG before the first FROM"
+                             for var in unset if var not in PLATFORM_ARGS and var not in arg_line]  # fmt: skip
+                note_unset(unset, ins.line)
                 refs.append(BaseRef(written, None if unset else resolved, ins.line, "FROM", current.label,
                                     current.platform, unset))  # fmt: skip
             continue
